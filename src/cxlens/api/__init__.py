@@ -1,0 +1,1 @@
+"""The HTTP face: routes parse, call one core function, render."""

@@ -1,0 +1,1 @@
+"""The command-line face: parse, call one core function, render."""

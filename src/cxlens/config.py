@@ -1,0 +1,144 @@
+"""Settings: typed, documented, read from ``CXLENS_*`` environment variables and an optional TOML file.
+
+Settings are passed down explicitly (``Settings`` is an argument, never a global). Precedence, lowest
+to highest: defaults, ``<data_dir>/cxlens.toml`` (or the file named by ``CXLENS_CONFIG``), environment
+variables, then values given in code (for example CLI flags).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cxlens.errors import ConfigError
+
+ENV_PREFIX = "CXLENS_"
+CONFIG_FILE_NAME = "cxlens.toml"
+
+
+class IdentityConfig(BaseModel):
+    """How identifiers join into one customer (see docs/identity.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    priorities: tuple[str, ...] = Field(
+        ("user_id", "email", "phone", "external_id", "anonymous_id"),
+        description="Identifier kinds from strongest to weakest; the strongest names the customer.",
+    )
+    limits: dict[str, int] = Field(
+        default_factory=lambda: {"user_id": 1, "email": 5, "phone": 5, "external_id": 10,
+                                 "anonymous_id": 200},
+        description="Most identifiers of a kind one customer may hold; a merge beyond it is refused.",
+    )
+    blocked_values: tuple[str, ...] = Field(
+        ("", "null", "none", "nil", "undefined", "nan", "anonymous", "unknown", "guest", "test",
+         "0", "-1", "n/a", "na", "[object object]"),
+        description="Placeholder values (compared case-insensitively) that never identify anyone.",
+    )
+    blocked_emails: tuple[str, ...] = Field(
+        ("test@test.com", "test@example.com", "noreply@example.com", "user@example.com",
+         "email@example.com", "a@a.com", "none@none.com", "no@email.com"),
+        description="Test and placeholder e-mail addresses that never identify anyone.",
+    )
+    identifier_traits: tuple[str, ...] = Field(
+        (),
+        description="Extra trait names whose values are external ids (for example a CRM id).",
+    )
+
+
+class Settings(BaseModel):
+    """Every knob of cxlens, with its default. ``docs/configuration.md`` lists them all."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_dir: Path = Field(Path("cxlens-data"), description="Where the store, WAL and keys live.")
+    host: str = Field("127.0.0.1", description="Interface `cxlens serve` listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port `cxlens serve` listens on.")
+    max_message_bytes: int = Field(32 * 1024, gt=0, description="Largest accepted single message.")
+    max_batch_bytes: int = Field(500 * 1024, gt=0, description="Largest accepted (decoded) batch.")
+    rate_limit_events_per_second: float = Field(
+        200_000.0, gt=0, description="Sustained events per second one write key may send."
+    )
+    rate_limit_burst: float = Field(
+        400_000.0, gt=0, description="Events a write key may send at once before throttling."
+    )
+    wal_max_wait_ms: float = Field(
+        2.0, ge=0, description="Longest a message waits for its group commit (fsync)."
+    )
+    wal_segment_bytes: int = Field(
+        64 * 1024 * 1024, gt=1024, description="WAL segment size before rolling to a new file."
+    )
+    loader_interval_ms: float = Field(
+        500.0, gt=0, description="How often the loader moves committed WAL records into the store."
+    )
+    loader_batch_rows: int = Field(50_000, gt=0, description="Most events loaded in one batch.")
+    consent_policy: Literal["drop", "anonymize"] = Field(
+        "anonymize",
+        description="What happens to events of people who refused analytics: dropped, or kept "
+        "without any identifier or personal data.",
+    )
+    consent_defaults: dict[str, bool] = Field(
+        default_factory=lambda: {"analytics": True, "personalization": False, "marketing": False},
+        description="Consent assumed per purpose until a person says otherwise.",
+    )
+    phone_default_region: str = Field(
+        "US", min_length=2, max_length=2, description="Region for phone numbers without +prefix."
+    )
+    identity: IdentityConfig = Field(
+        default_factory=IdentityConfig, description="Identity resolution rules."
+    )
+    tracking_plan: Path | None = Field(
+        None, description="JSON file mapping event names to JSON Schemas (optional)."
+    )
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "cxlens.duckdb"
+
+    @property
+    def wal_dir(self) -> Path:
+        return self.data_dir / "wal"
+
+
+def _coerce_env(value: str) -> Any:
+    """Environment values are strings; JSON-looking ones (dicts, lists) are parsed."""
+    stripped = value.strip()
+    if stripped[:1] in "{[":
+        import orjson
+
+        try:
+            return orjson.loads(stripped)
+        except orjson.JSONDecodeError as exc:
+            raise ConfigError(f"environment value is not valid JSON: {exc}") from exc
+    return value
+
+
+def load_settings(data_dir: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build settings from defaults, the TOML file, the environment and ``overrides``."""
+    values: dict[str, Any] = {}
+    env = {k[len(ENV_PREFIX):].lower(): v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+    env.pop("config", None)
+    resolved_dir = Path(data_dir or env.get("data_dir") or Settings.model_fields["data_dir"].default)
+
+    config_file = os.environ.get(f"{ENV_PREFIX}CONFIG") or resolved_dir / CONFIG_FILE_NAME
+    config_path = Path(config_file)
+    if config_path.is_file():
+        try:
+            values.update(tomllib.loads(config_path.read_text()))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_path}: {exc}") from exc
+
+    values.update({k: _coerce_env(v) for k, v in env.items()})
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values["data_dir"] = resolved_dir
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc

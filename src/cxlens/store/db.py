@@ -1,0 +1,125 @@
+"""Store: one embedded DuckDB file, its schema, and thread-safe access to it.
+
+Other packages never import the driver: they hand SQL (with ``?`` parameters) and Arrow tables to a
+``Store``. Schema lives in ``store/schema/*.sql``, one file per room, applied in name order; every
+statement is idempotent (``CREATE ... IF NOT EXISTS``), so opening a store brings it up to date.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from cxlens.errors import StoreBusyError
+
+SCHEMA_PACKAGE = "cxlens.store.schema"
+
+
+def schema_statements() -> list[str]:
+    """Every room's DDL, in file-name order."""
+    files = sorted(
+        (f for f in resources.files(SCHEMA_PACKAGE).iterdir() if f.name.endswith(".sql")),
+        key=lambda f: f.name,
+    )
+    return [f.read_text() for f in files]
+
+
+class Store:
+    """A DuckDB database file with cxlens' schema.
+
+    One ``Store`` per process. Each thread gets its own cursor (DuckDB connections are not safe to
+    share across threads, cursors are), and all of them see one transactional database.
+    """
+
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise StoreBusyError(
+                f"the store {self.path} is in use by another process (is `cxlens serve` running?); "
+                "stop it or use the HTTP API instead",
+                path=str(self.path),
+            ) from exc
+        self._local = threading.local()
+        if not read_only:
+            for ddl in schema_statements():
+                self._conn.execute(ddl)
+
+    @classmethod
+    def in_memory(cls) -> Store:
+        """A throw-away store, for tests and one-off computations."""
+        return cls(":memory:")
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._conn.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        """Run one statement on this thread's cursor; returns the cursor for fetching."""
+        return self.cursor().execute(sql, params) if params is not None else self.cursor().execute(sql)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.cursor().executemany(sql, rows)
+
+    def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple]:
+        return self.execute(sql, params).fetchall()
+
+    def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> tuple | None:
+        return self.execute(sql, params).fetchone()
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        row = self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    def records(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict]:
+        """Rows as dicts keyed by column name."""
+        cur = self.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
+        result = self.execute(sql, params)
+        table = result.fetch_arrow_table() if hasattr(result, "fetch_arrow_table") else result.arrow()
+        return table if isinstance(table, pa.Table) else table.read_all()
+
+    def register(self, name: str, table: Any) -> None:
+        """Expose an Arrow table or DataFrame to SQL on this thread's cursor as ``name``."""
+        self.cursor().register(name, table)
+
+    def unregister(self, name: str) -> None:
+        self.cursor().unregister(name)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All statements in the block commit together, or none do."""
+        cur = self.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield self
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,27 @@
+-- profiles: the customer 360 (traits are latest value with source and time).
+CREATE TABLE IF NOT EXISTS profiles (
+    customer_id  VARCHAR PRIMARY KEY,
+    first_seen   TIMESTAMPTZ NOT NULL,
+    last_seen    TIMESTAMPTZ NOT NULL,
+    updated_at   TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS traits (
+    customer_id  VARCHAR NOT NULL,
+    name         VARCHAR NOT NULL,
+    value        JSON,
+    source       VARCHAR,
+    updated_at   TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (customer_id, name)
+);
+
+-- Slots the analytics fill (rfm, clv, churn_risk, segments, sentiment ...), each with its model.
+CREATE TABLE IF NOT EXISTS computed_traits (
+    customer_id   VARCHAR NOT NULL,
+    name          VARCHAR NOT NULL,
+    value         JSON,
+    model         VARCHAR NOT NULL,
+    model_version VARCHAR NOT NULL,
+    computed_at   TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (customer_id, name)
+);
