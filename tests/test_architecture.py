@@ -18,7 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "store": set(),
     "collect": {"store", "privacy", "identity", "profiles"},
     "identity": {"store"},
-    "profiles": {"store", "identity"},
+    "profiles": {"store", "identity", "privacy"},
     "privacy": {"store", "identity"},
     "features": {"store"},
     "segments": {"features", "store"},

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from cxlens.errors import AuthenticationError, InvalidInputError, NotFoundError, PermissionDeniedError
+from cxlens.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from cxlens.store import Store
 
 KeyKind = Literal["write", "admin"]

@@ -30,6 +30,10 @@ COMMAND_MODULES = (
     "profile",
     "privacy",
     "quality",
+    "clv",
+    "stats",
+    "attribution",
+    "voc",
 )
 
 for _name in COMMAND_MODULES:
