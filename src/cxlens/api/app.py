@@ -19,7 +19,7 @@ from cxlens.errors import CxlensError, RateLimitedError
 log = logging.getLogger(__name__)
 
 # Rooms that serve HTTP; each module has ``router``.
-ROUTER_MODULES = ("collect", "profiles", "privacy", "admin")
+ROUTER_MODULES = ("collect", "profiles", "privacy", "quality", "admin")
 
 
 def create_app(settings: Settings) -> FastAPI:

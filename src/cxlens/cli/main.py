@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "serve",
     "demo",
     "keys",
+    "events",
     "importer",
     "profile",
     "privacy",
