@@ -92,9 +92,9 @@ class Store:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def arrow(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
-        result = self.execute(sql, params)
-        table = result.fetch_arrow_table() if hasattr(result, "fetch_arrow_table") else result.arrow()
-        return table if isinstance(table, pa.Table) else table.read_all()
+        # A relation (cursor.sql) streams straight to Arrow; a DB-API result would copy the rows.
+        relation = self.cursor().sql(sql, params=params)
+        return relation.to_arrow_table() if relation is not None else pa.table({})
 
     def register(self, name: str, table: Any) -> None:
         """Expose an Arrow table or DataFrame to SQL on this thread's cursor as ``name``."""
