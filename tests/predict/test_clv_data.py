@@ -1,0 +1,170 @@
+"""Data preparation, input validation, compression, persistence and the validation report."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlens.errors import InvalidInputError, ModelNotFittedError
+from cxlens.predict.clv import BetaGeoModel, GammaGammaModel, MaximumLikelihoodModel, ParetoNBDModel
+from cxlens.predict.summary import compress, summarize_transactions, validate_summary
+from cxlens.predict.validation import holdout_report
+
+
+def test_summary_reproduces_the_published_cdnow_summary(cdnow_calibration, cdnow_published_summary) -> None:
+    """Our transactions → summary gives the FHL (2005) CDNOW summary (published to 2 decimals)."""
+    ours = cdnow_calibration.summary.copy()
+    ours.index = ours.index.astype(int)
+    ours = ours.sort_index()
+    ref = cdnow_published_summary
+    assert len(ours) == 2357
+    np.testing.assert_array_equal(ours["frequency"].to_numpy(), ref["frequency"].to_numpy())
+    for col in ("recency", "T", "monetary_value"):
+        np.testing.assert_allclose(ours[col].to_numpy(), ref[col].to_numpy(), atol=0.0051)
+    assert cdnow_calibration.holdout_length == pytest.approx(39.0)
+
+
+def test_summary_merges_same_day_purchases_and_excludes_later_customers() -> None:
+    tx = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "b", "c"],
+        "date": ["2024-01-01", "2024-01-01T18:00:00Z", "2024-01-15", "2024-01-08", "2024-02-01"],
+        "amount": [5.0, 5.0, 20.0, 7.0, 1.0],
+    })
+    result = summarize_transactions(tx, amount_col="amount", period="day", calibration_end="2024-01-22",
+                                    observation_end="2024-02-05")
+    s = result.summary
+    assert list(s.index) == ["a", "b"]  # c's first purchase is after the calibration end
+    assert s.loc["a", "frequency"] == 1 and s.loc["a", "recency"] == 14 and s.loc["a", "T"] == 21
+    assert s.loc["a", "monetary_value"] == 20.0  # the repeat purchase only; the first day (10) excluded
+    assert s.loc["b", "monetary_value"] == 0.0
+    assert result.holdout_length == 14
+
+
+@pytest.mark.parametrize(("frame", "message"), [
+    (pd.DataFrame({"frequency": [1.5], "recency": [1], "T": [2]}), "whole number"),
+    (pd.DataFrame({"frequency": [-1], "recency": [0], "T": [2]}), "negative"),
+    (pd.DataFrame({"frequency": [1], "recency": [3], "T": [2]}), "larger than T"),
+    (pd.DataFrame({"frequency": [0], "recency": [1], "T": [2]}), "frequency 0"),
+    (pd.DataFrame({"frequency": [1], "recency": ["x"], "T": [2]}), "not a number"),
+    (pd.DataFrame({"frequency": [1], "recency": [1]}), "lacks column"),
+    (pd.DataFrame({"frequency": [], "recency": [], "T": []}), "no rows"),
+])
+def test_summary_validation_names_row_and_column(frame: pd.DataFrame, message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        validate_summary(frame)
+
+
+def test_negative_amounts_and_bad_dates_are_explained() -> None:
+    tx = pd.DataFrame({"customer_id": ["a", "a"], "date": ["2024-01-01", "2024-01-02"], "amount": [1, -3]})
+    with pytest.raises(InvalidInputError, match=r"row 2.*negative"):
+        summarize_transactions(tx, amount_col="amount")
+    tx = pd.DataFrame({"customer_id": ["a", "a"], "date": ["2024-01-01", "yesterday"]})
+    with pytest.raises(InvalidInputError, match=r"'date', row 2.*cannot read 'yesterday'"):
+        summarize_transactions(tx)
+
+
+def test_one_purchase_only_data_is_refused_with_advice() -> None:
+    one_timers = pd.DataFrame({"frequency": [0, 0, 0], "recency": [0, 0, 0], "T": [5, 6, 7],
+                               "monetary_value": [0, 0, 0]})
+    with pytest.raises(InvalidInputError, match="bought only once"):
+        BetaGeoModel().fit(one_timers)
+    with pytest.raises(InvalidInputError, match="only once"):
+        GammaGammaModel().fit(one_timers)
+
+
+def test_compression_does_not_change_the_fit(cdnow_published_summary) -> None:
+    """Fitting the distinct rows with weights equals fitting every customer."""
+    data = cdnow_published_summary
+    stats = compress(x=data["frequency"].to_numpy(), tx=data["recency"].to_numpy(), T=data["T"].to_numpy())
+    assert stats.weights.sum() == len(data) and len(stats.weights) < len(data)
+    distinct = pd.DataFrame({"frequency": stats.columns["x"], "recency": stats.columns["tx"],
+                             "T": stats.columns["T"]})
+    weighted = BetaGeoModel().fit(distinct, sample_weight=stats.weights)
+    full = BetaGeoModel().fit(data)
+    for name in full.param_names:
+        assert weighted.params_[name] == pytest.approx(full.params_[name], rel=1e-5)
+
+
+def test_penalizer_shrinks_parameters(cdnow_published_summary) -> None:
+    free = BetaGeoModel().fit(cdnow_published_summary)
+    shrunk = BetaGeoModel(penalizer_coef=0.1).fit(cdnow_published_summary)
+    assert sum(v**2 for v in shrunk.params_.values()) < sum(v**2 for v in free.params_.values())
+    assert shrunk.standard_errors_ == {}  # a penalised optimum is not the MLE
+
+
+def test_estimator_contract_and_persistence(cdnow_published_summary) -> None:
+    model = ParetoNBDModel(penalizer_coef=0.0)
+    assert vars(model) == {"penalizer_coef": 0.0, "period": "week"}  # __init__ only stores
+    with pytest.raises(ModelNotFittedError):
+        model.predict_probability_alive(cdnow_published_summary)
+    assert model.fit(cdnow_published_summary) is model
+    assert not any(isinstance(v, pd.DataFrame | np.ndarray) for v in vars(model).values())
+    restored = MaximumLikelihoodModel.from_dict(model.to_dict())
+    np.testing.assert_allclose(restored.predict_purchases(cdnow_published_summary, 10),
+                               model.predict_purchases(cdnow_published_summary, 10))
+    clone = pickle.loads(pickle.dumps(model))
+    assert clone.params_ == model.params_
+
+
+def test_holdout_report_on_cdnow(cdnow_calibration) -> None:
+    """The BG/NBD beats the naive "same rate as before" forecast on the CDNOW holdout."""
+    model = BetaGeoModel().fit(cdnow_calibration.summary)
+    report = holdout_report(model, cdnow_calibration.summary, cdnow_calibration.holdout_length)
+    assert report["customers"] == 2357
+    assert report["actual_total"] == cdnow_calibration.summary["holdout_frequency"].sum()
+    assert report["mae"] < report["naive_mae"] and report["rmse"] < report["naive_rmse"]
+    assert 0.8 < report["predicted_total"] / report["actual_total"] < 1.0
+    assert [r["frequency"] for r in report["by_frequency"]] == ["0", "1", "2", "3", "4", "5", "6", "7+"]
+    assert sum(r["customers"] for r in report["by_frequency"]) == 2357
+
+
+def test_pareto_handles_extreme_customers() -> None:
+    """Hundreds of purchases with α ≪ β push 2F1 to the edge; the likelihood stays finite."""
+    model = ParetoNBDModel()
+    x = np.array([0.0, 1.0, 400.0, 900.0])
+    tx = np.array([0.0, 0.5, 50.0, 51.9])
+    T = np.array([52.0, 52.0, 52.0, 52.0])
+    for params in ([0.5, 0.1, 0.6, 500.0], [0.5, 500.0, 0.6, 0.1], [2.0, 3.0, 1.0, 3.0]):
+        ll = model._loglik(np.array(params), x, tx, T)
+        assert np.all(np.isfinite(ll))
+        p_alive = np.exp(model._log_p_alive(np.array(params), x, tx, T))
+        assert np.all((p_alive >= 0) & (p_alive <= 1))
+
+
+def test_pareto_closed_form_matches_quadrature() -> None:
+    model = ParetoNBDModel()
+    params = np.array([0.55, 10.6, 0.61, 11.7])
+    x, tx, T = np.array([0.0, 2.0, 7.0]), np.array([0.0, 30.4, 35.0]), np.array([38.9, 38.9, 38.9])
+    closed = model._log_a0(params, x, tx, T)
+    quad = model._log_a0_quadrature(params, x, tx, T)
+    np.testing.assert_allclose(closed, quad, rtol=1e-8)
+
+
+@pytest.mark.parametrize("model_cls", [BetaGeoModel, GammaGammaModel])
+def test_analytic_gradients_match_finite_differences(model_cls) -> None:
+    from scipy.optimize import approx_fprime
+
+    from cxlens.predict.clv import ModifiedBetaGeoModel
+    from cxlens.predict.summary import Levels
+
+    if model_cls is GammaGammaModel:
+        x, m = np.array([1.0, 2, 3, 10]), np.array([1.0, 5, 20, 3])
+        params = np.array([6.0, 3.7, 15.0])
+        cases = [(lambda p: GammaGammaModel._loglik(p, x, m), GammaGammaModel._loglik_gradient(params, x, m))]
+    else:
+        x, tx = np.array([0.0, 1, 5, 30, 1]), np.array([0, 2.0, 10, 30, 2])
+        T = np.array([40.0, 40, 40, 41, 40])
+        params = np.array([0.3, 4.2, 0.8, 2.4])
+        cases = []
+        for model in (BetaGeoModel(), ModifiedBetaGeoModel()):
+            levelled = (Levels.of(x), Levels.of(tx), Levels.of(T))
+            np.testing.assert_allclose(model._loglik(params, *levelled), model._loglik(params, x, tx, T))
+            grad = model._loglik_gradient(params, *levelled)
+            cases.append((lambda p, m=model: m._loglik(p, x, tx, T), grad))
+    for fn, grad in cases:
+        for row in range(grad.shape[0]):
+            numeric = approx_fprime(params, lambda p, row=row, fn=fn: fn(p)[row], 1e-7)
+            np.testing.assert_allclose(grad[row], numeric, atol=1e-5)
