@@ -9,9 +9,9 @@ from importlib import import_module
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cxlens.api.responses import JSON
 from cxlens.api.runtime import Runtime
 from cxlens.config import Settings
 from cxlens.errors import CxlensError, RateLimitedError
@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="cxlens",
         version="0.1.0",
-        default_response_class=ORJSONResponse,
+        default_response_class=JSON,
         lifespan=lifespan,
     )
     install_error_handlers(app)
@@ -49,36 +49,36 @@ def create_app(settings: Settings) -> FastAPI:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CxlensError)
-    async def _domain_error(request: Request, exc: CxlensError) -> ORJSONResponse:
+    async def _domain_error(request: Request, exc: CxlensError) -> JSON:
         headers = {}
         if isinstance(exc, RateLimitedError):
             headers["Retry-After"] = str(max(1, round(exc.retry_after)))
         if exc.http_status >= 500:
             log.error("%s on %s %s: %s", exc.code, request.method, request.url.path, exc.message)
-        return ORJSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+        return JSON(exc.to_dict(), status_code=exc.http_status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSON:
         problems = [
             {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "message": err["msg"]}
             for err in exc.errors()
         ]
         message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        return ORJSONResponse(
+        return JSON(
             {"code": "invalid_input", "message": message, "details": {"problems": problems}},
             status_code=400,
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSON:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return ORJSONResponse({"code": code, "message": str(exc.detail)},
+        return JSON({"code": code, "message": str(exc.detail)},
                               status_code=exc.status_code)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSON:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return ORJSONResponse(
+        return JSON(
             {"code": "internal_error", "message": "an unexpected error occurred; it has been logged"},
             status_code=500,
         )

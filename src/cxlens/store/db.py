@@ -79,7 +79,10 @@ class Store:
         return self.execute(sql, params).fetchall()
 
     def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> tuple | None:
-        return self.execute(sql, params).fetchone()
+        # fetchall, not fetchone: a half-read result keeps the cursor busy, and DuckDB 2 then
+        # refuses the next register() on it ("Resource In Use").
+        rows = self.execute(sql, params).fetchall()
+        return rows[0] if rows else None
 
     def scalar(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
         row = self.fetchone(sql, params)
