@@ -76,3 +76,16 @@ CREATE TABLE IF NOT EXISTS feedback (
     channel      VARCHAR,
     properties   JSON
 );
+
+-- Every messageId ever loaded, as a 128-bit MD5 number: the load-time de-duplication index (ADR 0002).
+CREATE TABLE IF NOT EXISTS message_ids (
+    id_hash      UHUGEINT NOT NULL             -- md5_number(message_id)
+);
+
+-- How far the loader has moved the write-ahead log into the store; committed with the rows.
+CREATE TABLE IF NOT EXISTS collect_checkpoints (
+    name         VARCHAR PRIMARY KEY,          -- 'wal'
+    segment      BIGINT NOT NULL,
+    "offset"     BIGINT NOT NULL,
+    updated_at   TIMESTAMPTZ NOT NULL
+);

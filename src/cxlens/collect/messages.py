@@ -1,0 +1,193 @@
+"""Segment-spec messages → event records: validation and normalization of one message.
+
+Hand-written rather than a pydantic model per message: the check runs on every message on the hot
+path, and a plain function of ``isinstance`` tests costs a few microseconds where a model costs
+several times that (see ``docs/collect.md``). It also lets each problem name its exact field.
+
+Times become integer microseconds since the Unix epoch (UTC), which Arrow turns into
+``timestamp[us, UTC]`` without any per-value Python work.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cxlens.collect.channels import channel_of
+
+MESSAGE_TYPES = frozenset({"track", "identify", "page", "screen", "group", "alias"})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
+_STRING_FIELDS = ("event", "name", "channel", "category")
+_ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
+MAX_ID_LENGTH = 1024
+
+
+class MessageInvalid(Exception):
+    """One message cannot be accepted; ``code`` and ``field`` say why (the batch goes on)."""
+
+    def __init__(self, code: str, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
+        self.message = message
+
+
+def to_micros(value: Any, field: str) -> int:
+    """An ISO-8601 string → microseconds since the epoch, UTC (naive times are taken as UTC)."""
+    if not isinstance(value, str):
+        raise MessageInvalid("wrong_type", field, f"{field} must be an ISO-8601 string, "
+                             f"not {type(value).__name__}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise MessageInvalid("invalid_timestamp", field,
+                             f"{field} {value[:40]!r} is not an ISO-8601 timestamp "
+                             "(for example 2024-05-01T12:00:00.000Z)") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return (parsed - _EPOCH) // _MICROSECOND
+
+
+def _identifier(msg: Mapping[str, Any], field: str) -> str | None:
+    value = msg.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise MessageInvalid("wrong_type", field, f"{field} must be a string, not {type(value).__name__}")
+    text = str(value).strip()
+    if len(text) > MAX_ID_LENGTH:
+        raise MessageInvalid("too_long", field, f"{field} is longer than {MAX_ID_LENGTH} characters")
+    return text or None
+
+
+def _check_types(msg: Mapping[str, Any]) -> None:
+    for field in _OBJECT_FIELDS:
+        value = msg.get(field)
+        if value is not None and not isinstance(value, dict):
+            raise MessageInvalid("wrong_type", field,
+                                 f"{field} must be a JSON object, not {type(value).__name__}")
+    for field in _STRING_FIELDS:
+        value = msg.get(field)
+        if value is not None and not isinstance(value, str):
+            raise MessageInvalid("wrong_type", field, f"{field} must be a string, not {type(value).__name__}")
+
+
+def _require(value: str | None, field: str, kind: str) -> str:
+    if value is None:
+        raise MessageInvalid("missing_field", field, f"a {kind} message needs {field}")
+    return value
+
+
+def normalize(msg: Any, kind: str | None, received_us: int, batch_sent_us: int | None,
+              source: str) -> dict[str, Any]:
+    """Validate one message and return its event record (``cxlens.collect.records`` columns).
+
+    ``kind`` is the type the endpoint implies (``/v1/track``) or ``None`` for batch items, which
+    carry their own ``type``. ``batch_sent_us`` is the batch's ``sentAt``, used when the message
+    has none. Raises ``MessageInvalid`` naming the field at fault.
+    """
+    if not isinstance(msg, dict):
+        raise MessageInvalid("not_an_object", None, f"a message must be a JSON object, not "
+                             f"{type(msg).__name__}")
+    msg_type = kind or msg.get("type")
+    if msg_type not in MESSAGE_TYPES:
+        raise MessageInvalid("invalid_type", "type", f"type must be one of {', '.join(sorted(MESSAGE_TYPES))}"
+                             f", not {str(msg_type)[:40]!r}")
+    _check_types(msg)
+    message_id = _identifier(msg, "messageId") or str(uuid.uuid4())
+    user_id = _identifier(msg, "userId")
+    anonymous_id = _identifier(msg, "anonymousId")
+    if user_id is None and anonymous_id is None:
+        raise MessageInvalid("missing_identifier", "userId",
+                             "every message needs userId or anonymousId (a non-empty string)")
+    group_id = _identifier(msg, "groupId")
+    previous_id = _identifier(msg, "previousId")
+
+    context = msg.get("context") or {}
+    properties = msg.get("properties")
+    traits = msg.get("traits")
+    event = msg.get("event")
+    if msg_type == "track":
+        if not event or not event.strip():
+            raise MessageInvalid("missing_field", "event", "a track message needs event (its name)")
+    elif msg_type in ("page", "screen"):
+        event = msg.get("name")
+    elif msg_type == "identify":
+        event = None
+        traits = traits if traits is not None else context.get("traits")
+    elif msg_type == "group":
+        _require(group_id, "groupId", "group")
+        # Group traits describe the company, not the person: keep them out of person traits.
+        event, properties, traits = None, traits, None
+    else:  # alias
+        _require(user_id, "userId", "alias")
+        _require(previous_id, "previousId", "alias")
+        event = None
+    if context.get("traits") is not None and not isinstance(context["traits"], dict):
+        raise MessageInvalid("wrong_type", "context.traits", "context.traits must be a JSON object")
+
+    timestamp = msg.get("timestamp")
+    sent_at = msg.get("sentAt")
+    sent_us = to_micros(sent_at, "sentAt") if sent_at is not None else batch_sent_us
+    if timestamp is None:
+        original_us = None
+        timestamp_us = received_us
+    else:
+        original_us = to_micros(timestamp, "timestamp")
+        # Client clocks are wrong; the gap between when it happened and when it was sent is not.
+        timestamp_us = original_us if sent_us is None else received_us - (sent_us - original_us)
+
+    integrations = msg.get("integrations")
+    if integrations:
+        context = {**context, "integrations": integrations}
+    return {
+        "message_id": message_id,
+        "type": msg_type,
+        "event": event,
+        "user_id": user_id,
+        "anonymous_id": anonymous_id,
+        "id_kind": None,
+        "id_value": None,
+        "customer_id": None,
+        "channel": channel_of(msg, context),
+        "source": source,
+        "timestamp": timestamp_us,
+        "original_timestamp": original_us,
+        "sent_at": sent_us,
+        "received_at": received_us,
+        "properties": properties,
+        "traits": traits,
+        "context": context or None,
+        "group_id": group_id,
+        "previous_id": previous_id,
+        "anonymized": False,
+    }
+
+
+def merge_batch_defaults(item: Any, context: dict | None, integrations: dict | None) -> Any:
+    """Batch-level ``context`` and ``integrations`` under an item's own (the item wins)."""
+    if not isinstance(item, dict) or (not context and not integrations):
+        return item
+    merged = dict(item)
+    if context:
+        own = item.get("context")
+        merged["context"] = deep_merge(context, own) if isinstance(own, dict) else (
+            context if own is None else own)
+    if integrations:
+        own = item.get("integrations")
+        merged["integrations"] = {**integrations, **own} if isinstance(own, dict) else (
+            integrations if own is None else own)
+    return merged
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """``override`` on top of ``base``, recursing into objects both have."""
+    out = dict(base)
+    for key, value in override.items():
+        below = out.get(key)
+        out[key] = deep_merge(below, value) if isinstance(below, dict) and isinstance(value, dict) else value
+    return out
