@@ -6,23 +6,38 @@ CREATE TABLE IF NOT EXISTS identities (
     cluster_id   VARCHAR NOT NULL,            -- evidence component (only ever grows)
     first_seen   TIMESTAMPTZ NOT NULL,
     last_seen    TIMESTAMPTZ NOT NULL,
+    hub          BOOLEAN NOT NULL DEFAULT false,  -- linked to more ids of a kind than a customer may
+                                                  -- hold: ambiguous (a kiosk), so it links nothing
     PRIMARY KEY (kind, value)
 );
+CREATE INDEX IF NOT EXISTS identities_customer ON identities (customer_id);
+CREATE INDEX IF NOT EXISTS identities_cluster ON identities (cluster_id);
 
+-- Evidence only grows: one row per distinct link, with the earliest event that showed it.
 CREATE TABLE IF NOT EXISTS identity_edges (
-    a_kind       VARCHAR NOT NULL,
+    a_kind       VARCHAR NOT NULL,            -- the stronger endpoint (priority, then value)
     a_value      VARCHAR NOT NULL,
     b_kind       VARCHAR NOT NULL,
     b_value      VARCHAR NOT NULL,
     first_seen   TIMESTAMPTZ NOT NULL,
     message_id   VARCHAR,                     -- the event that first showed the link
-    via          VARCHAR                      -- identify | alias | track | import ...
+    via          VARCHAR,                     -- the event type: identify | alias | track ...
+    cluster_id   VARCHAR,                     -- component of its non-hub endpoint; NULL if both hubs
+    PRIMARY KEY (a_kind, a_value, b_kind, b_value)
 );
+CREATE INDEX IF NOT EXISTS identity_edges_cluster ON identity_edges (cluster_id);
 
+-- Every change of a customer id, with why and which link caused it. ``outcome``:
+-- identified (anonymous profile gained a stronger id), merged, moved (one identifier changed
+-- customer), refused (a link that would break a limit). Evidence names identifiers by kind and
+-- keyed hash only; rows go with the person on erasure.
 CREATE TABLE IF NOT EXISTS merges (
     merged_at        TIMESTAMPTZ NOT NULL,
     from_customer_id VARCHAR NOT NULL,
     into_customer_id VARCHAR NOT NULL,
     reason           VARCHAR NOT NULL,
-    evidence         JSON
+    evidence         JSON,
+    outcome          VARCHAR NOT NULL DEFAULT 'merged'
 );
+CREATE INDEX IF NOT EXISTS merges_from ON merges (from_customer_id);
+CREATE INDEX IF NOT EXISTS merges_into ON merges (into_customer_id);

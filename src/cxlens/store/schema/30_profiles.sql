@@ -6,6 +6,15 @@ CREATE TABLE IF NOT EXISTS profiles (
     updated_at   TIMESTAMPTZ NOT NULL
 );
 
+-- Event counts per channel, kept at load time so a profile lookup never scans events.
+CREATE TABLE IF NOT EXISTS profile_channels (
+    customer_id  VARCHAR NOT NULL,
+    channel      VARCHAR NOT NULL,            -- '' when the event named none
+    events       BIGINT NOT NULL,
+    PRIMARY KEY (customer_id, channel)
+);
+CREATE INDEX IF NOT EXISTS profile_channels_customer ON profile_channels (customer_id);
+
 CREATE TABLE IF NOT EXISTS traits (
     customer_id  VARCHAR NOT NULL,
     name         VARCHAR NOT NULL,
@@ -14,6 +23,7 @@ CREATE TABLE IF NOT EXISTS traits (
     updated_at   TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (customer_id, name)
 );
+CREATE INDEX IF NOT EXISTS traits_customer ON traits (customer_id);
 
 -- Slots the analytics fill (rfm, clv, churn_risk, segments, sentiment ...), each with its model.
 CREATE TABLE IF NOT EXISTS computed_traits (
@@ -25,3 +35,4 @@ CREATE TABLE IF NOT EXISTS computed_traits (
     computed_at   TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (customer_id, name)
 );
+CREATE INDEX IF NOT EXISTS computed_traits_customer ON computed_traits (customer_id);

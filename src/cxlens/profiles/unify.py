@@ -1,0 +1,169 @@
+"""unify: turn a batch of collected events into events of known customers.
+
+Called by ``cxlens.collect.pipeline.load_events`` inside its transaction, after de-duplication and
+before the batch is inserted into ``events`` (so the history already stored is what moves). Every
+step is set-based SQL over the batch registered as an Arrow table; Python runs only per distinct
+phone number, per customer (its keyed id), per cluster that breaks a limit, and per refused event
+that is anonymized.
+
+Steps: read identifiers → drop events of erased people → read consent choices → resolve
+identities (and move history) → record choices → apply the consent policy to refused people →
+update profiles and traits → hand back the batch with ``id_kind``, ``id_value``, ``customer_id``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from cxlens.config import Settings
+from cxlens.errors import InvalidInputError
+from cxlens.identity.history import move_history
+from cxlens.identity.identifiers import identifier_sql, normalize_phones
+from cxlens.identity.keyed import Hasher
+from cxlens.identity.resolve import resolve
+from cxlens.privacy.anonymize import anonymize_record
+from cxlens.privacy.consent import choices_sql, sync_defaults
+from cxlens.privacy.suppress import mark_suppressed
+from cxlens.profiles.update import apply_events, combine_renamed, recount
+from cxlens.store import Store
+
+log = logging.getLogger(__name__)
+
+# The event columns unify reads or fills (the record contract is collect.records.EVENT_SCHEMA).
+REQUIRED = ("message_id", "type", "user_id", "anonymous_id", "id_kind", "id_value", "customer_id",
+            "channel", "source", "timestamp", "properties", "traits", "context", "previous_id",
+            "anonymized")
+
+_TEMP = ("_ux_ev", "_ux_raw", "_ux_ids", "_ux_drop", "_ux_choice", "_ux_refused", "_ux_out",
+         "_ux_affected", "_idr_ids", "_idr_anchor", "_idr_bnodes", "_idr_bedges", "_idr_clusters",
+         "_idr_oedges", "_idr_onodes", "_idr_nodes", "_idr_edges", "_idr_result", "_idr_assign",
+         "_idr_moves", "_idr_renames", "_idr_anchor_customer", "_hist_msgs", "_sup_hit")
+
+
+@dataclass
+class UnifyResult:
+    batch: pa.Table          # EVENT_SCHEMA rows to insert: id_kind/id_value/customer_id filled
+    dropped_suppressed: int
+    dropped_refused: int
+    anonymized: int
+    merges: int
+
+
+def unify(store: Store, settings: Settings, batch: pa.Table) -> UnifyResult:
+    """Resolve, screen and profile ``batch`` (EVENT_SCHEMA); see the module docstring."""
+    missing = [n for n in REQUIRED if n not in batch.schema.names]
+    if missing:
+        raise InvalidInputError(
+            f"unify needs an Arrow table with EVENT_SCHEMA (build it with collect.records.to_arrow); "
+            f"missing columns: {missing}", field="batch")
+    if batch.num_rows == 0:
+        return UnifyResult(batch, 0, 0, 0, 0)
+    hasher = Hasher.for_data_dir(settings.data_dir)
+    sync_defaults(store, settings)
+    store.register("_ux_in", batch)
+    try:
+        return _unify(store, settings, hasher, batch.schema)
+    finally:
+        store.unregister("_ux_in")
+        for name in _TEMP:
+            store.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _identifiers(store: Store, settings: Settings) -> None:
+    store.execute(f"CREATE OR REPLACE TEMP TABLE _ux_raw AS {identifier_sql(settings, '_ux_ev')}")
+    raws = [r[0] for r in
+            store.fetchall("SELECT DISTINCT raw_phone FROM _ux_raw WHERE raw_phone IS NOT NULL")]
+    phones = normalize_phones(raws, settings)
+    store.register("_ux_phone", pa.table({"raw": list(phones), "e164": list(phones.values())},
+                                         schema=pa.schema([("raw", pa.string()), ("e164", pa.string())])))
+    try:
+        store.execute("""
+            CREATE OR REPLACE TEMP TABLE _ux_ids AS
+            SELECT DISTINCT rid, kind, value FROM (
+                SELECT rid, kind, value FROM _ux_raw WHERE value IS NOT NULL
+                UNION ALL
+                SELECT r.rid, 'phone', p.e164 FROM _ux_raw r JOIN _ux_phone p ON r.raw_phone = p.raw
+                WHERE p.e164 IS NOT NULL)""")
+    finally:
+        store.unregister("_ux_phone")
+
+
+def _unify(store: Store, settings: Settings, hasher: Hasher, schema: pa.Schema) -> UnifyResult:
+    columns = ", ".join(f'"{name}"' for name in schema.names)
+    store.execute("CREATE OR REPLACE TEMP TABLE _ux_ev AS SELECT row_number() OVER () AS rid, * FROM _ux_in")
+    _identifiers(store, settings)
+
+    hits = mark_suppressed(store, hasher, "_ux_ids")
+    store.execute(f"""CREATE OR REPLACE TEMP TABLE _ux_drop AS
+        SELECT DISTINCT rid FROM _ux_ids JOIN {hits} USING (kind, value)""")
+    suppressed = store.scalar("SELECT count(*) FROM _ux_drop")
+    if suppressed:
+        store.execute("DELETE FROM _ux_ids WHERE rid IN (SELECT rid FROM _ux_drop)")
+        store.execute("DELETE FROM _ux_ev WHERE rid IN (SELECT rid FROM _ux_drop)")
+
+    store.execute(f"CREATE OR REPLACE TEMP TABLE _ux_choice AS {choices_sql('_ux_ev')}")
+    resolution = resolve(store, settings, hasher, "_ux_ids", "_ux_ev")
+    _move(store)
+    store.execute("""
+        INSERT INTO consent_events
+        SELECT a.customer_id, a.id_kind, a.id_value, c.purpose, c.granted, e.timestamp,
+               coalesce(e.source, e.channel), e.message_id
+        FROM _ux_choice c JOIN _ux_ev e USING (rid) JOIN _idr_anchor_customer a USING (rid)""")
+
+    _refused(store, settings)
+    store.execute("""
+        CREATE OR REPLACE TEMP TABLE _ux_out AS
+        SELECT e.* EXCLUDE (id_kind, id_value, customer_id),
+               a.id_kind, a.id_value, a.customer_id
+        FROM _ux_ev e LEFT JOIN _idr_anchor_customer a USING (rid)
+        WHERE rid NOT IN (SELECT rid FROM _ux_refused)""")
+    apply_events(store, "_ux_out")
+    kept = store.arrow(f"SELECT {columns} FROM _ux_out ORDER BY rid").cast(schema)
+
+    refused_rows = store.scalar("SELECT count(*) FROM _ux_refused")
+    anonymized = 0
+    if refused_rows and settings.consent_policy == "anonymize":
+        rows = store.arrow(f"""SELECT {columns} FROM _ux_ev
+                               WHERE rid IN (SELECT rid FROM _ux_refused) ORDER BY rid""").to_pylist()
+        anonymous = pa.Table.from_pylist([anonymize_record(r) for r in rows], schema=schema)
+        kept = pa.concat_tables([kept, anonymous])
+        anonymized = len(rows)
+    log.debug("unify: %d kept, %d suppressed, %d refused, %d merges", kept.num_rows, suppressed,
+              refused_rows, resolution.merges)
+    return UnifyResult(batch=kept, dropped_suppressed=suppressed,
+                       dropped_refused=refused_rows - anonymized, anonymized=anonymized,
+                       merges=resolution.merges)
+
+
+def _move(store: Store) -> None:
+    """Move history for identifiers that changed customer; rebuild the profiles involved."""
+    if not store.scalar("SELECT (SELECT count(*) FROM _idr_moves) + (SELECT count(*) FROM _idr_renames)"):
+        return
+    combine_renamed(store, "_idr_renames")
+    move_history(store, "_idr_moves", "_idr_renames")
+    store.execute("""
+        CREATE OR REPLACE TEMP TABLE _ux_affected AS
+        SELECT old AS customer_id FROM _idr_moves UNION SELECT new FROM _idr_moves
+        UNION SELECT new FROM _idr_renames""")
+    recount(store, "_ux_affected")
+
+
+def _refused(store: Store, settings: Settings) -> None:
+    """``_ux_refused`` (rid): events of people whose analytics consent is refused, as of now
+    (stored choices and this batch's, latest wins; refusal wins ties), or by default."""
+    default = bool(settings.consent_defaults.get("analytics", False))
+    store.execute("""
+        CREATE OR REPLACE TEMP TABLE _ux_refused AS
+        WITH customers AS (SELECT DISTINCT customer_id FROM _idr_anchor_customer),
+        latest AS (
+            SELECT customer_id, arg_min(granted, (-epoch_us(decided_at), granted)) AS granted
+            FROM consent_events
+            WHERE purpose = 'analytics' AND customer_id IN (SELECT customer_id FROM customers)
+            GROUP BY customer_id)
+        SELECT e.rid FROM _ux_ev e
+        LEFT JOIN _idr_anchor_customer a USING (rid)
+        LEFT JOIN latest l ON l.customer_id = a.customer_id
+        WHERE NOT coalesce(l.granted, ?)""", [default])

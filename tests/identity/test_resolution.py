@@ -1,0 +1,137 @@
+"""Identity resolution: identify/alias, merges and their record, history moves, and the properties
+that make it trustworthy (order independence, limits, idempotence)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
+
+from cxlens.store import Store
+
+from .support import event, load, mapping
+
+
+def _customers(store: Store) -> dict[str, set[tuple[str, str]]]:
+    groups: dict[str, set[tuple[str, str]]] = {}
+    for ident, customer in mapping(store).items():
+        groups.setdefault(customer, set()).add(ident)
+    return groups
+
+
+def test_identify_joins_anonymous_history_and_records_why(store, settings) -> None:
+    load(store, settings, [event(1, anonymous_id="a1"), event(2, anonymous_id="a1")])
+    anon_customer = mapping(store)[("anonymous_id", "a1")]
+    store.execute("INSERT INTO orders VALUES ('o1', 'm2', ?, now(), 10, 'USD', 'web', NULL)", [anon_customer])
+    store.execute("INSERT INTO feedback (message_id, customer_id, timestamp, metric, score) "
+                  "VALUES ('m1', ?, now(), 'nps', 9)", [anon_customer])
+    load(store, settings, [event(3, type="identify", anonymous_id="a1", user_id="u1",
+                                 traits={"email": "Ann@X.io"}, context={"consent": {"marketing": True}})])
+    customer = mapping(store)[("user_id", "u1")]
+    assert customer != anon_customer
+    assert mapping(store)[("anonymous_id", "a1")] == customer
+    assert mapping(store)[("email", "ann@x.io")] == customer
+    for table in ("events", "orders", "feedback", "consent_events", "traits", "profiles"):
+        ids = {r[0] for r in store.fetchall(f"SELECT DISTINCT customer_id FROM {table}")}
+        assert ids == {customer}, table
+    outcome, source, reason = store.fetchone("SELECT outcome, from_customer_id, reason FROM merges")
+    assert (outcome, source) == ("identified", anon_customer)
+    assert "anonymous profile identified" in reason
+
+
+def test_alias_links_previous_id(store, settings) -> None:
+    load(store, settings, [event(1, anonymous_id="old-anon"),
+                           event(2, type="alias", user_id="u7", previous_id="old-anon")])
+    assert mapping(store)[("anonymous_id", "old-anon")] == mapping(store)[("user_id", "u7")]
+
+
+def test_never_two_user_ids_in_one_customer_and_refusal_is_recorded(store, settings) -> None:
+    # u1 ~ a1 ~ e1 ~ u2 is one chain of evidence; the latest link would join two user ids.
+    load(store, settings, [event(1, user_id="u1", anonymous_id="a1"),
+                           event(2, anonymous_id="a1", traits={"email": "e1@x.io"}),
+                           event(3, user_id="u2", traits={"email": "e1@x.io"})])
+    ids = mapping(store)
+    assert ids[("user_id", "u1")] != ids[("user_id", "u2")]
+    assert ids[("email", "e1@x.io")] == ids[("user_id", "u1")]  # linked first
+    reason = store.fetchone("SELECT reason FROM merges WHERE outcome = 'refused'")[0]
+    assert "at most 1 user_id" in reason
+
+
+def test_an_email_shared_by_two_user_ids_links_neither(store, settings) -> None:
+    load(store, settings, [event(2, user_id="u2", traits={"email": "shared@x.io"}),
+                           event(3, user_id="u1", traits={"email": "shared@x.io"})])
+    ids = mapping(store)
+    assert ids[("email", "shared@x.io")] not in (ids[("user_id", "u1")], ids[("user_id", "u2")])
+
+
+def test_late_arriving_evidence_reassigns_by_time_not_arrival(store, settings) -> None:
+    # a1 was seen with e1 (then u2 claimed e1); an earlier u1 ~ a1 link arrives last and wins.
+    load(store, settings, [event(20, anonymous_id="a1", traits={"email": "e1@x.io"}),
+                           event(30, user_id="u2", traits={"email": "e1@x.io"})])
+    assert mapping(store)[("email", "e1@x.io")] == mapping(store)[("user_id", "u2")]
+    load(store, settings, [event(10, user_id="u1", anonymous_id="a1")])
+    ids = mapping(store)
+    assert ids[("email", "e1@x.io")] == ids[("user_id", "u1")] != ids[("user_id", "u2")]
+    moved = store.fetchall("SELECT customer_id FROM events WHERE message_id = 'm20'")
+    assert moved == [(ids[("user_id", "u1")],)]
+
+
+def test_older_trait_values_never_overwrite_newer_ones(store, settings) -> None:
+    load(store, settings, [event(5, type="identify", user_id="u1", traits={"plan": "pro"})])
+    load(store, settings, [event(1, type="identify", user_id="u1", traits={"plan": "free"})])
+    assert store.fetchone("SELECT value FROM traits WHERE name = 'plan'")[0] == '"pro"'
+
+
+def test_a_shared_kiosk_id_stops_linking(store, settings) -> None:
+    load(store, settings, [event(i, user_id=f"u{i}", anonymous_id="kiosk") for i in range(5)])
+    ids = mapping(store)
+    assert len({ids[("user_id", f"u{i}")] for i in range(5)}) == 5
+    assert store.fetchone("SELECT hub FROM identities WHERE value = 'kiosk'")[0]
+    assert ids[("anonymous_id", "kiosk")] not in {ids[("user_id", f"u{i}")] for i in range(5)}
+
+
+# -- properties -------------------------------------------------------------------------------
+
+def _events() -> st.SearchStrategy[list[dict]]:
+    ident = st.fixed_dictionaries({
+        "user_id": st.one_of(st.none(), st.sampled_from(["u1", "u2", "u3"])),
+        "anonymous_id": st.sampled_from(["a1", "a2", "a3", "a4"]),
+        "email": st.one_of(st.none(), st.sampled_from(["e1@x.io", "e2@x.io"])),
+        "minute": st.integers(0, 5),
+    })
+    return st.lists(ident, min_size=1, max_size=8).map(lambda rows: [
+        event(i, user_id=r["user_id"], anonymous_id=r["anonymous_id"], traits={"email": r["email"]},
+              timestamp=event(r["minute"])["timestamp"]) for i, r in enumerate(rows)])
+
+
+def _load_in(tmp_path, settings, batches: list[list[dict]]) -> dict:
+    with Store(tmp_path / "p.duckdb") as s:
+        for batch in batches:
+            load(s, settings, batch)
+        result = (mapping(s), s.fetchall("SELECT message_id, customer_id FROM events ORDER BY 1"))
+    (tmp_path / "p.duckdb").unlink()
+    return result
+
+
+@hyp_settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=_events(), data=st.data())
+def test_order_and_batching_do_not_change_the_result(tmp_path, settings, events, data) -> None:
+    reference = _load_in(tmp_path, settings, [events])
+    shuffled = data.draw(st.permutations(events))
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(events)), max_size=3)))
+    batches = [shuffled[i:j] for i, j in zip([0, *cuts], [*cuts, len(events)], strict=True) if shuffled[i:j]]
+    assert _load_in(tmp_path, settings, batches) == reference
+
+
+@hyp_settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=_events())
+def test_limits_hold_and_reapplying_changes_nothing(tmp_path, settings, events) -> None:
+    with Store(tmp_path / "q.duckdb") as s:
+        load(s, settings, events)
+        for members in _customers(s).values():
+            for kind, limit in settings.identity.limits.items():
+                assert sum(1 for k, _ in members if k == kind) <= limit
+        before = (mapping(s), s.fetchall("SELECT count(*) FROM merges"))
+        load(s, settings, events)
+        assert (mapping(s), s.fetchall("SELECT count(*) FROM merges")) == before
+    (tmp_path / "q.duckdb").unlink()

@@ -1,0 +1,96 @@
+"""Consent extraction and policies, the consent gate, export and erasure with suppression."""
+
+from __future__ import annotations
+
+import pytest
+from tests.identity.support import event, load, mapping
+
+from cxlens.config import load_settings
+from cxlens.errors import NotFoundError
+from cxlens.privacy.consent import consent_state
+from cxlens.privacy.dsar import erase_person, export_person
+from cxlens.privacy.gate import ConsentGate
+
+
+def test_choices_from_all_three_places_with_history(store, settings) -> None:
+    load(store, settings, [
+        event(1, user_id="u1", context={"consent": {"marketing": True}}),
+        event(2, user_id="u1",
+              context={"consent": {"categoryPreferences": {"Functional": True, "C0004": False}}}),
+        event(3, type="identify", user_id="u1", traits={"consent": {"personalization": False}}),
+    ])
+    customer = mapping(store)[("user_id", "u1")]
+    assert consent_state(store, customer, settings) == {
+        "analytics": True, "personalization": False, "marketing": False}
+    assert store.fetchone("SELECT count(*) FROM consent_events")[0] == 4
+    assert store.fetchall("SELECT purpose, granted FROM consent_current WHERE customer_id = ? "
+                          "ORDER BY purpose", [customer]) == [
+        ("analytics", True), ("marketing", False), ("personalization", False)]
+
+
+def test_anonymize_policy_strips_refused_people(store, settings) -> None:
+    result = load(store, settings, [
+        event(1, user_id="u1", context={"consent": {"analytics": False}, "ip": "1.2.3.4"}),
+        event(2, user_id="u1", properties={"email": "u1@x.io", "sku": "A"}),
+    ])
+    assert result.anonymized == 2
+    rows = store.records("SELECT * FROM events ORDER BY message_id")
+    assert all(r["anonymized"] and r["user_id"] is None and r["customer_id"] is None for r in rows)
+    assert '"sku":"A"' in rows[1]["properties"] and "u1@x.io" not in rows[1]["properties"]
+    assert "1.2.3.4" not in (rows[0]["context"] or "")
+    assert store.fetchone("SELECT count(*) FROM traits")[0] == 0
+
+
+def test_drop_policy_and_regranting(tmp_path) -> None:
+    settings = load_settings(tmp_path / "d", consent_policy="drop")
+    from cxlens.store import Store
+
+    with Store(settings.store_path) as store:
+        result = load(store, settings, [event(1, user_id="u1", context={"consent": {"analytics": False}}),
+                                        event(2, user_id="u1")])
+        assert (result.dropped_refused, store.fetchone("SELECT count(*) FROM events")[0]) == (2, 0)
+        load(store, settings, [event(3, user_id="u1", context={"consent": {"analytics": True}})])
+        assert store.fetchone("SELECT count(*) FROM events WHERE user_id = 'u1'")[0] == 1
+
+
+def test_gate_screens_refused_and_suppressed_people(store, settings) -> None:
+    load(store, settings, [event(1, user_id="u1", context={"consent": {"analytics": False}}),
+                           event(2, user_id="u2", anonymous_id="a2")])
+    erase_person(store, settings, "u2", "test")
+    gate = ConsentGate(store, settings)
+    gate.refresh()
+    result = gate.screen([event(3, user_id="u1", properties={"email": "x@y.io"}), event(4, anonymous_id="a2"),
+                          event(5, user_id="u3", context={"consent": {"analytics": False}}),
+                          event(6, user_id="u3"), event(7, user_id="u4")])
+    assert (result.anonymized, result.dropped, result.reduced) == (2, 1, 1)
+    kept = {r["message_id"]: r for r in result.kept}
+    assert kept["m3"]["user_id"] is None and kept["m3"]["anonymized"]
+    assert kept["m5"]["type"] == "identify" and kept["m5"]["context"] == {"consent": {"analytics": False}}
+    assert kept["m7"]["user_id"] == "u4"
+
+
+def test_erase_removes_everything_and_refuses_resent_events(store, settings) -> None:
+    load(store, settings, [event(1, anonymous_id="a1")])
+    load(store, settings, [event(2, type="identify", user_id="u1", anonymous_id="a1",
+                                 traits={"email": "p@x.io"}, context={"consent": {"marketing": True}})])
+    customer = mapping(store)[("user_id", "u1")]
+    store.execute("CREATE TABLE churn_scores (customer_id VARCHAR PRIMARY KEY, score DOUBLE)")
+    store.execute("INSERT INTO churn_scores VALUES (?, 0.3)", [customer])
+    store.execute("INSERT INTO orders VALUES ('o1', 'm2', ?, now(), 10, 'USD', 'web', NULL)", [customer])
+    store.execute("INSERT INTO order_items VALUES ('o1', 'p1', NULL, 'Hat', NULL, 10, 1)")
+    exported = export_person(store, settings, "p@x.io", "tester")
+    assert {k: len(v) for k, v in exported["data"].items() if v} == {
+        "events": 2, "identities": 3, "traits": 1, "consent_events": 1, "orders": 1, "order_items": 1,
+        "churn_scores": 1, "profiles": 1, "profile_channels": 1, "merges": 1}
+    erase_person(store, settings, "email:P@X.io", "tester")
+    for table in ("events", "identities", "identity_edges", "merges", "traits", "consent_events", "orders",
+                  "order_items", "churn_scores", "profiles", "profile_channels"):
+        assert store.fetchone(f"SELECT count(*) FROM {table}")[0] == 0, table
+    assert store.fetchone("SELECT count(*) FROM suppressions")[0] == 3
+    audit = store.fetchall("SELECT action, details::VARCHAR FROM audit_log ORDER BY logged_at")
+    assert [a for a, _ in audit] == ["export", "erase"]
+    assert all("p@x.io" not in d and "u1" not in d for _, d in audit)
+    result = load(store, settings, [event(3, anonymous_id="a1"), event(4, anonymous_id="other")])
+    assert result.dropped_suppressed == 1
+    with pytest.raises(NotFoundError, match="no customer is known"):
+        export_person(store, settings, "p@x.io", "tester")
