@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench screenshots clean
+.PHONY: demo test lint typecheck bench screenshots system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,21 +14,32 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Debian's Chromium drives the console's browser tests and screenshots (never a downloaded browser).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian chromium for the console's browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not found and cannot install it: browser tests will be skipped"; fi; }
+
 demo: $(STAMP)
 	$(BIN)/cxlens demo
 
-test: $(STAMP)
-	$(BIN)/ruff check src tests bench
+test: $(STAMP) system-deps
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+screenshots: $(STAMP) system-deps
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) cxlens-data .pytest_cache

@@ -12,7 +12,9 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 def test_every_setting_is_documented() -> None:
     text = (DOCS / "configuration.md").read_text()
     missing = [name for name in Settings.model_fields if f"`{name}`" not in text]
-    missing += [f"identity.{name}" for name in IdentityConfig.model_fields if f"`identity.{name}`" not in text]
+    missing += [
+        f"identity.{name}" for name in IdentityConfig.model_fields if f"`identity.{name}`" not in text
+    ]
     assert not missing, f"settings missing from docs/configuration.md: {missing}"
 
 

@@ -15,6 +15,7 @@ from cxlens.api.responses import JSON
 from cxlens.api.runtime import Runtime
 from cxlens.config import Settings
 from cxlens.errors import CxlensError, RateLimitedError
+from cxlens.web import mount as mount_console
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     for name in ROUTER_MODULES:
         app.include_router(import_module(f"cxlens.api.{name}").router)
+    mount_console(app)
     return app
 
 

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "serve",
     "demo",
     "keys",
+    "users",
     "events",
     "importer",
     "profile",

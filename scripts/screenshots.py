@@ -1,0 +1,82 @@
+"""Screenshots of the console's main pages into docs/img/ (run by `make screenshots`).
+
+Starts a server on a throw-away store filled with synthetic customers, signs in with Playwright in
+Debian's Chromium (/usr/bin/chromium; never a downloaded browser) and saves one PNG per page.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "img"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+PASSWORD = "screenshot password"
+
+
+def main() -> int:
+    sys.path.insert(0, str(ROOT / "tests" / "web"))
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+    from web_synthetic import fill_store
+
+    from cxlens.api.app import create_app
+    from cxlens.config import load_settings
+    from cxlens.store import Store
+    from cxlens.web import create_user, mount
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(Path(tmp), port=0)
+        with Store(settings.store_path) as store:
+            fill_store(store, 2_000)
+            create_user(store, "ana@example.org", PASSWORD, "admin")
+            customer_id = store.scalar("SELECT customer_id FROM identities WHERE kind = 'email' "
+                                       "AND customer_id IN (SELECT into_customer_id FROM merges) LIMIT 1")
+        app = create_app(settings)
+        mount(app)
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.goto(url + "/login")
+                page.screenshot(path=OUT / "console-login.png")
+                page.get_by_label("E-mail").fill("ana@example.org")
+                page.get_by_label("Password").fill(PASSWORD)
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_url(url + "/")
+                shots = {"overview": "/", "customers": "/customers",
+                         "customer-360": f"/customers/{customer_id}", "data": "/data",
+                         "privacy": "/privacy", "users": "/users"}
+                for name, path in shots.items():
+                    page.goto(url + path)
+                    page.wait_for_load_state("networkidle")
+                    page.wait_for_timeout(500)  # let Vega finish drawing
+                    page.screenshot(path=OUT / f"console-{name}.png", full_page=True)
+                    print(f"saved docs/img/console-{name}.png")
+                browser.close()
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""The console over HTTP (httpx against a live server): sign-in, sessions, CSRF, lockout, roles, numbers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from web_support import PASSWORD, csrf_of, login_token, sign_in
+
+from cxlens.web.guard import safe_next
+
+PAGES = ("/", "/customers", "/customers/c0000001", "/data", "/privacy", "/users")
+
+
+def _kpi(html: str, label: str) -> str:
+    return re.search(rf'data-kpi="{re.escape(label)}">([^<]+)<', html).group(1).strip()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_sends_strangers_to_sign_in(console, path):
+    with console.client() as client:
+        response = client.get(path)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login?next=")
+        htmx = client.get("/data/stream", headers={"HX-Request": "true"})
+        assert htmx.headers["HX-Redirect"].startswith("/login")
+
+
+def test_sign_in_sets_a_safe_session_cookie_and_returns_to_the_page(console):
+    with console.client() as client:
+        response = client.post(
+            "/login",
+            data={
+                "email": "ADMIN@example.org ",
+                "password": PASSWORD,
+                "csrf_token": login_token(client),
+                "next": "/customers",
+            },
+        )
+        assert response.status_code == 303 and response.headers["location"] == "/customers"
+        cookie = response.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
+        page = client.get("/customers")
+        assert page.status_code == 200 and "admin@example.org" in page.text
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        client.post("/logout", data={"csrf_token": csrf_of(page.text)})
+        assert client.get("/customers").status_code == 303
+
+
+def test_cookie_is_secure_behind_https(console):
+    with console.client() as client:
+        token = login_token(client)
+        response = client.post(
+            "/login",
+            headers={"X-Forwarded-Proto": "https"},
+            data={"email": "viewer@example.org", "password": PASSWORD, "csrf_token": token},
+        )
+        assert "Secure" in response.headers["set-cookie"]
+
+
+def test_next_never_leaves_the_site():
+    assert safe_next("//evil.example/x") == "/"
+    assert safe_next("https://evil.example") == "/"
+    assert safe_next("/customers?q=a") == "/customers?q=a"
+
+
+def test_wrong_password_says_so_and_lockout_follows_repeated_failures(console):
+    with console.client() as client:
+        for _ in range(5):
+            response = sign_in(client, "analyst@example.org", "not the password at all")
+            assert response.status_code == 401 and "not right" in response.text
+        locked = sign_in(client, "analyst@example.org", PASSWORD)
+        assert locked.status_code == 429 and "locked" in locked.text
+        assert sign_in(client, "viewer@example.org", PASSWORD).status_code == 303  # others unaffected
+
+
+def test_forms_without_the_csrf_token_are_refused(console):
+    with console.client("admin") as client:
+        page = client.get("/data")
+        for data in ({"name": "web"}, {"name": "web", "csrf_token": "forged"}):
+            refused = client.post("/data/keys", data=data)
+            assert refused.status_code == 403 and "CSRF" in refused.text
+        cross_site = client.post(
+            "/data/keys",
+            data={"name": "web", "csrf_token": csrf_of(page.text)},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert cross_site.status_code == 403
+        assert console.store.scalar("SELECT count(*) FROM api_keys") == 0
+        via_header = client.post(
+            "/data/keys", data={"name": "web"}, headers={"X-CSRF-Token": csrf_of(page.text)}
+        )
+        assert via_header.status_code == 200
+    with console.client() as stranger:
+        response = stranger.post("/login", data={"email": "admin@example.org", "password": PASSWORD})
+        assert response.status_code == 403
+
+
+def test_admin_creates_a_key_sees_the_secret_once_and_revokes_it(console):
+    with console.client("admin") as client:
+        page = client.get("/data")
+        created = client.post(
+            "/data/keys", data={"name": "web shop", "kind": "write", "csrf_token": csrf_of(page.text)}
+        )
+        secret = re.search(r'value="(wk_[^"]+)"', created.text).group(1)
+        key_id = console.store.scalar("SELECT key_id FROM api_keys WHERE name = 'web shop'")
+        assert console.server.runtime.keyring.authenticate(secret, "write").key_id == key_id
+        again = client.get("/data")
+        assert "web shop" in again.text and secret not in again.text
+        client.post(f"/data/keys/{key_id}/revoke", data={"csrf_token": csrf_of(again.text)})
+        assert console.store.scalar("SELECT revoked_at IS NOT NULL FROM api_keys WHERE key_id = ?", [key_id])
+        actions = [r[0] for r in console.store.fetchall("SELECT action FROM audit_log ORDER BY logged_at")]
+        assert actions == ["key.create", "key.revoke"]
+
+
+@pytest.mark.parametrize("role", ["viewer", "marketer", "analyst"])
+def test_only_admins_manage_keys_and_users(console, role):
+    with console.client(role) as client:
+        page = client.get("/data")
+        assert "Create key" not in page.text
+        token = csrf_of(page.text)
+        assert client.post("/data/keys", data={"name": "x", "csrf_token": token}).status_code == 403
+        assert client.get("/users").status_code == 403
+        assert 'href="/users"' not in page.text
+        created = client.post(
+            "/users",
+            data={"email": "new@example.org", "password": PASSWORD, "role": "admin", "csrf_token": token},
+        )
+        assert created.status_code == 403
+    assert console.store.scalar("SELECT count(*) FROM console_users") == 4
+
+
+@pytest.mark.parametrize(("role", "may_erase"), [("viewer", False), ("marketer", False), ("analyst", True)])
+def test_who_may_erase(console, role, may_erase):
+    with console.client(role) as client:
+        page = client.get("/privacy")
+        assert ("Review erasure" in page.text) is may_erase
+        response = client.post(
+            "/privacy/erase",
+            data={
+                "identifier": "person1@example.org",
+                "confirm": "c0000001",
+                "csrf_token": csrf_of(page.text),
+            },
+        )
+        assert response.status_code == (200 if may_erase else 403)
+    remaining = console.store.scalar("SELECT count(*) FROM events WHERE customer_id = 'c0000001'")
+    assert (remaining == 0) is may_erase
+
+
+def test_admin_manages_users(console):
+    with console.client("admin") as client:
+        page = client.get("/users")
+        token = csrf_of(page.text)
+        short = client.post(
+            "/users",
+            data={"email": "x@example.org", "password": "short", "role": "viewer", "csrf_token": token},
+        )
+        assert short.status_code == 400 and "at least 12 characters" in short.text
+        client.post(
+            "/users",
+            data={"email": "new@example.org", "password": PASSWORD, "role": "marketer", "csrf_token": token},
+        )
+        user_id = console.store.scalar("SELECT user_id FROM console_users WHERE email = 'new@example.org'")
+        client.post(f"/users/{user_id}", data={"disabled": "yes", "csrf_token": token})
+    with console.client() as other:
+        assert sign_in(other, "new@example.org", PASSWORD).status_code == 401
+
+
+def test_overview_numbers_match_the_store(console):
+    with console.client("viewer") as client:
+        page = client.get("/", params={"start": "2025-03-01", "end": "2025-03-31", "channel": "web"})
+    where = "timestamp >= '2025-03-01' AND timestamp < '2025-04-01' AND channel = 'web'"
+    events, active = console.store.fetchone(
+        f"SELECT count(*), count(DISTINCT customer_id) FROM events WHERE {where}"
+    )
+    orders = console.store.scalar(f"SELECT count(*) FROM orders WHERE {where}")
+    assert _kpi(page.text, "Events") == f"{events:,}" and events > 0
+    assert _kpi(page.text, "Active customers") == f"{active:,}"
+    assert _kpi(page.text, "Orders") == f"{orders:,}"
+
+
+def test_bad_input_gets_a_message_not_a_traceback(console):
+    with console.client("viewer") as client:
+        for path, message in [
+            ("/?start=31-03-2025", "not a date"),
+            ("/?start=2025-03-10&end=2025-03-01", "swap"),
+            ("/customers?page_no=abc", "page_no"),
+            ("/customers?q=x", "two characters"),
+            ("/customers/nobody", "no customer"),
+        ]:
+            response = client.get(path)
+            assert response.status_code in (400, 404), path
+            assert response.headers["content-type"].startswith("text/html") and message in response.text, path
+
+
+def test_export_downloads_everything_and_is_audited(console):
+    with console.client("analyst") as client:
+        token = csrf_of(client.get("/privacy").text)
+        response = client.post("/privacy/export", data={"identifier": "user-2", "csrf_token": token})
+    bundle = response.json()
+    assert bundle["customer_id"] == "c0000002"
+    assert len(bundle["events"]) == console.store.scalar(
+        "SELECT count(*) FROM events WHERE customer_id = 'c0000002'"
+    )
+    assert console.store.fetchone("SELECT action, subject FROM audit_log") == ("export", "c0000002")
