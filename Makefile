@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+EMBED  := $(VENV)/.installed-embeddings
 
 .PHONY: demo test lint typecheck bench screenshots system-deps clean
 
@@ -13,6 +14,11 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# The sentence-embedding sentiment model needs CPU torch (~1 GB); only the tests and training need it.
+$(EMBED): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,embeddings]'
+	touch $(EMBED)
 
 # Debian's Chromium drives the console's browser tests and screenshots (never a downloaded browser).
 system-deps:
@@ -25,7 +31,7 @@ system-deps:
 demo: $(STAMP)
 	$(BIN)/cxlens demo
 
-test: $(STAMP) system-deps
+test: $(EMBED) system-deps
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 

@@ -52,6 +52,8 @@ class Store:
                 path=str(self.path),
             ) from exc
         self._local = threading.local()
+        # Times are UTC inside: naive timestamps in files and SQL literals mean UTC, whatever the host.
+        self._conn.execute("SET GLOBAL TimeZone = 'UTC'")
         if not read_only:
             for ddl in schema_statements():
                 self._conn.execute(ddl)
