@@ -1,0 +1,87 @@
+"""The decision journal: every decision and reserved contact written to the store, in batches.
+
+Decisions are answered from memory; writing them must not add disk latency to each request. A
+background thread appends queued rows every ``interval`` seconds through Arrow (one INSERT per batch);
+``flush`` drains the queue synchronously (tests, shutdown, reading one's own writes).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Any
+
+import pyarrow as pa
+
+from cxlens import jsonutil
+from cxlens.store import Store
+
+log = logging.getLogger(__name__)
+
+_TS = pa.timestamp("us", tz="UTC")
+_LOG_SCHEMA = pa.schema([
+    ("decision_id", pa.string()), ("decided_at", _TS), ("customer_id", pa.string()),
+    ("placement", pa.string()), ("channel", pa.string()), ("personalized", pa.bool_()),
+    ("action", pa.string()), ("items", pa.string()), ("models", pa.string()), ("rules", pa.string()),
+    ("context", pa.string()), ("features", pa.string()),
+])
+_CONTACT_SCHEMA = pa.schema([("customer_id", pa.string()), ("channel", pa.string()),
+                             ("contacted_at", _TS), ("decision_id", pa.string())])
+_JSON = ("items", "models", "rules", "context", "features")
+
+
+class Journal:
+    """Queues decision and contact rows; a thread writes them to the store in batches."""
+
+    def __init__(self, store: Store, interval: float = 0.25) -> None:
+        self.store = store
+        self.interval = interval
+        self._queue: queue.SimpleQueue[tuple[str, dict[str, Any]]] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._write_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def record(self, decision: dict[str, Any], contact: dict[str, Any] | None) -> None:
+        self._queue.put(("log", {k: jsonutil.dumps_str(v) if k in _JSON and v is not None else v
+                                 for k, v in decision.items()}))
+        if contact is not None:
+            self._queue.put(("contact", contact))
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="decide-journal", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.flush()
+            except Exception:  # keep journaling alive; the next batch retries the store
+                log.exception("writing the decision journal failed")
+
+    def flush(self) -> int:
+        """Write everything queued now; returns decisions written."""
+        rows: dict[str, list[dict[str, Any]]] = {"log": [], "contact": []}
+        while True:
+            try:
+                kind, row = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            rows[kind].append(row)
+        with self._write_lock:
+            for kind, table, schema in (("log", "decide_log", _LOG_SCHEMA),
+                                        ("contact", "decide_contacts", _CONTACT_SCHEMA)):
+                if rows[kind]:
+                    name = f"_journal_{kind}"
+                    self.store.register(name, pa.Table.from_pylist(rows[kind], schema=schema))
+                    try:
+                        self.store.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {name}")
+                    finally:
+                        self.store.unregister(name)
+        return len(rows["log"])
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.flush()

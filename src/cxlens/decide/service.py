@@ -1,0 +1,71 @@
+"""One-call entry points the faces use: a decision, a person's recommendations, the engine of a server."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from pydantic import ValidationError
+
+from cxlens.config import Settings
+from cxlens.decide.engine import DecisionEngine
+from cxlens.decide.request import DecideRequest, FeedbackRequest
+from cxlens.decide.state import CustomerState
+from cxlens.errors import InvalidInputError
+from cxlens.identity.lookup import find_customer
+from cxlens.recommend.service import Recommend
+from cxlens.store import Store
+
+
+def parse(model: type[DecideRequest] | type[FeedbackRequest], payload: Any) -> Any:
+    """Validate a payload into ``model``; every problem named in one ``InvalidInputError``."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        problems = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        raise InvalidInputError("; ".join(f"{p['field']}: {p['message']}" for p in problems),
+                                problems=problems) from exc
+
+
+def decide_once(store: Store, settings: Settings, payload: dict[str, Any]) -> dict[str, Any]:
+    """One decision outside a server (the CLI): loads the models, decides, writes the journal."""
+    engine = DecisionEngine.open(store, settings)
+    try:
+        return engine.decide(parse(DecideRequest, payload))
+    finally:
+        engine.stop()
+
+
+def recommend_for(store: Store, settings: Settings, identifier: str, k: int = 10,
+                  model: str = "hybrid") -> dict[str, Any]:
+    """A person's recommendations with reasons — personalized only with their consent."""
+    customer = find_customer(store, settings, identifier)
+    state = CustomerState(store, settings)
+    state.refresh(facts=False)
+    personalized = state.granted("personalization", customer)
+    recommend = Recommend.load(settings.data_dir)
+    items = recommend.recommend(customer, k=k, model=model, personalized=personalized)
+    return {"customer_id": customer, "personalized": personalized, "model_version": recommend.bundle.version,
+            "items": [i.to_dict() for i in items]}
+
+
+class EngineHolder:
+    """Creates a server's engine on first use (models may be trained after the server started)."""
+
+    def __init__(self) -> None:
+        self._engine: DecisionEngine | None = None
+        self._lock = threading.Lock()
+
+    def get(self, store: Store, settings: Settings) -> DecisionEngine:
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    engine = DecisionEngine.open(store, settings)
+                    engine.start()
+                    self._engine = engine
+        return self._engine
+
+    def stop(self) -> None:
+        if self._engine is not None:
+            self._engine.stop()
+            self._engine = None

@@ -1,0 +1,136 @@
+"""What the decision path knows about people, held in memory and refreshed from the store.
+
+A decision must not wait on the database, so consent, the few traits decisions use (time zone, city,
+churn risk, value) and open service issues are snapshots. Consent is re-read whenever the
+personalization choices in ``consent_events`` change (checked every ``refresh_seconds``, one second
+by default), so a withdrawal takes effect within about a second of being loaded; a refusal sent with
+the request itself takes effect at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from cxlens import jsonutil
+from cxlens.config import Settings
+from cxlens.store import Store
+
+log = logging.getLogger(__name__)
+
+PURPOSES = ("personalization", "marketing")  # the purposes decisions depend on
+ISSUE_DAYS = 30  # a detractor score or a support ticket newer than this is an open issue
+
+
+@dataclass(frozen=True)
+class Facts:
+    """One person's facts for a decision (None where unknown)."""
+
+    churn_risk: float | None = None
+    clv: float | None = None
+    timezone: str | None = None
+    city: str | None = None
+    open_issue: str | None = None  # why a service follow-up is due, in words
+
+
+class _Column:
+    """A sorted id → value lookup in numpy: compact for millions of people, O(log n) per lookup."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        pairs = sorted((str(k), v) for k, v in pairs if k is not None and v is not None)
+        self.ids = np.array([k for k, _ in pairs], dtype=object)
+        self.values = [v for _, v in pairs]
+
+    def get(self, key: str) -> Any:
+        i = int(np.searchsorted(self.ids, key))
+        return self.values[i] if i < len(self.ids) and self.ids[i] == key else None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _number(raw: Any, keys: tuple[str, ...]) -> float | None:
+    """A computed trait's number: the value itself, or the first of ``keys`` in an object."""
+    value = jsonutil.loads(raw) if isinstance(raw, str | bytes) else raw
+    if isinstance(value, dict):
+        value = next((value[k] for k in keys if isinstance(value.get(k), int | float)), None)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+class CustomerState:
+    """Snapshots of consent, traits and open issues; ``refresh`` re-reads what changed."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.defaults = {p: bool(settings.consent_defaults.get(p, False)) for p in PURPOSES}
+        self._consent_mark: tuple | None = None
+        self._consent: dict[str, _Column] = {p: _Column([]) for p in PURPOSES}
+        self._facts: dict[str, _Column] = {}
+        self._issues = _Column([])
+
+    def refresh(self, now: datetime | None = None, facts: bool = True) -> None:
+        """Re-read consent if it changed; with ``facts`` also traits and open issues."""
+        mark = self.store.fetchone("""
+            SELECT count(*), max(decided_at), bit_xor(hash(customer_id, purpose, granted, decided_at))
+            FROM consent_events WHERE purpose IN ('personalization', 'marketing')""")
+        if mark != self._consent_mark:
+            rows = self.store.fetchall("""
+                SELECT purpose, customer_id, arg_min(granted, (-epoch_us(decided_at), granted))
+                FROM consent_events WHERE purpose IN ('personalization', 'marketing')
+                  AND customer_id IS NOT NULL
+                GROUP BY purpose, customer_id""")
+            self._consent = {p: _Column([(c, g) for q, c, g in rows if q == p]) for p in PURPOSES}
+            self._consent_mark = mark
+            log.info("consent reloaded: %d explicit choices", len(rows))
+        if facts:
+            self._load_facts(now or datetime.now(UTC))
+
+    def _load_facts(self, now: datetime) -> None:
+        def computed(name: str, keys: tuple[str, ...]) -> _Column:
+            rows = self.store.fetchall(
+                "SELECT customer_id, value FROM computed_traits WHERE name = ?", [name])
+            return _Column([(c, _number(v, keys)) for c, v in rows])
+
+        def trait(name: str) -> _Column:
+            return _Column(self.store.fetchall(
+                "SELECT customer_id, json_extract_string(value, '$') FROM traits WHERE name = ?", [name]))
+
+        self._facts = {
+            "churn_risk": computed("churn_risk", ("churn_risk", "probability", "risk", "value", "score")),
+            "clv": computed("clv", ("clv", "value", "expected_value", "prediction")),
+            "timezone": trait("timezone"), "city": trait("city"),
+        }
+        since = now - timedelta(days=ISSUE_DAYS)
+        self._issues = _Column(self.store.fetchall("""
+            SELECT customer_id, arg_max(why, happened_at) FROM (
+                SELECT customer_id, timestamp AS happened_at,
+                       'you told us you were unhappy (' || metric || ' ' || score::INTEGER || ')' AS why
+                FROM feedback
+                WHERE customer_id IS NOT NULL AND timestamp >= ?
+                  AND ((metric = 'nps' AND score <= 6) OR (metric IN ('csat', 'rating') AND score <= 2))
+                UNION ALL
+                SELECT customer_id, timestamp, 'you contacted support recently'
+                FROM events WHERE type = 'track' AND event = 'Support Ticket Created'
+                  AND customer_id IS NOT NULL AND timestamp >= ?)
+            GROUP BY customer_id""", [since, since]))
+
+    def granted(self, purpose: str, customer_id: str | None,
+                request_consent: dict[str, bool] | None = None) -> bool:
+        """Has this person consented to ``purpose``? A refusal in the request itself always wins; an
+        anonymous visitor has only what the request grants."""
+        if request_consent is not None and request_consent.get(purpose) is False:
+            return False
+        if customer_id is None:
+            return bool(request_consent and request_consent.get(purpose))
+        choice = self._consent[purpose].get(customer_id)
+        return self.defaults[purpose] if choice is None else bool(choice)
+
+    def facts(self, customer_id: str | None) -> Facts:
+        if customer_id is None:
+            return Facts()
+        return Facts(**{name: column.get(customer_id) for name, column in self._facts.items()},
+                     open_issue=self._issues.get(customer_id))
