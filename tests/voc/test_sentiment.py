@@ -195,12 +195,14 @@ def test_score_feedback_scores_the_stores_comments(store) -> None:
         [("m1", "c1", "2026-01-01T10:00:00Z", 10, "Love it, fast delivery and friendly staff!"),
          ("m2", "c2", "2026-01-02T10:00:00Z", 2, "On hold for an hour, furious."),
          ("m3", "c3", "2026-01-03T10:00:00Z", 7, None),
-         ("m4", "c4", "2026-01-04T10:00:00Z", 7, "  ")],
+         ("m4", "c4", "2026-01-04T10:00:00Z", 7, "  "),
+         ("m5", "c5", "2026-01-05T10:00:00Z", 8, "The parcel came on Tuesday.")],
     )
     table = score_feedback(store)
-    assert table.column("message_id").to_pylist() == ["m1", "m2"]
-    assert table.column("label").to_pylist() == ["positive", "negative"]
-    assert table.column("dominant_emotion").to_pylist() == ["joy", "anger"]
+    assert table.column("message_id").to_pylist() == ["m1", "m2", "m5"]
+    assert table.column("label").to_pylist() == ["positive", "negative", "neutral"]
+    # A plain statement triggers no emotion: its dominant emotion is null, not an error.
+    assert table.column("dominant_emotion").to_pylist() == ["joy", "anger", None]
 
 
 def test_score_feedback_on_an_empty_store_is_an_empty_table(store) -> None:

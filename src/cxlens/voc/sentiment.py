@@ -382,4 +382,6 @@ def score_feedback(store: Store, model: str = "vader", *, head: Path | str | Non
     out = out.append_column("model", pa.array(sentiment["model"].astype(str).tolist()))
     for emotion in EMOTIONS:
         out = out.append_column(emotion, pa.array(emotions[emotion].to_numpy(dtype=float)))
-    return out.append_column("dominant_emotion", pa.array(emotions["dominant"].tolist(), type=pa.string()))
+    # A comment that triggers no emotion has no dominant one: NaN in pandas, null in Arrow.
+    dominant = pa.Array.from_pandas(emotions["dominant"], type=pa.string())
+    return out.append_column("dominant_emotion", dominant)
