@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from cxlens.cli import voc_measure, voc_text
+from cxlens.cli import voc_loop, voc_measure, voc_text
 
 voc_app = typer.Typer(help="Voice of the customer: scores, sentiment, themes, drivers, models.",
                       no_args_is_help=True)
 voc_measure.register(voc_app)
 voc_text.register(voc_app)
+voc_loop.register(voc_app)
 
 
 def register(app: typer.Typer) -> None:
