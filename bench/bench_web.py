@@ -2,9 +2,10 @@
 
 The store is filled straight with SQL (``tests/web/web_synthetic.py``: 5 events, ~2.3 identities and
 ~1.3 traits per customer); quick uses 100,000 customers, full 1,000,000. Each page is fetched over
-loopback from a real uvicorn server running ``create_app`` with the console mounted, signed in as an
-admin, so a figure is the whole server-side cost of the page (queries, charts, template) plus
-loopback HTTP.
+loopback from a real uvicorn server running ``create_app`` (which mounts the console), signed in as
+an admin, so a figure is the whole server-side cost of the page (queries, charts, template) plus
+loopback HTTP. The first fetch of each page is reported apart ("first"): it fills the console's
+daily summary and report caches, which later fetches reuse until the data changes.
 """
 
 from __future__ import annotations
@@ -29,10 +30,8 @@ def _serve(settings):  # type: ignore[no-untyped-def]
     import uvicorn
 
     from cxlens.api.app import create_app
-    from cxlens.web import mount
 
     app = create_app(settings)
-    mount(app)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -83,25 +82,30 @@ def run(quick: bool = False) -> str:
             "overview, one channel": "/?channel=web",
             "customers (list)": "/customers",
             "customers (search e-mail)": f"/customers?q={email}",
-            "customers (search trait)": "/customers?q=Person%2012345",
+            "customers (search user id)": "/customers?q=user-12345",
             "customer 360": f"/customers/{customer_id}",
             "data": "/data",
             "live stream (htmx)": "/data/stream",
             "privacy": "/privacy",
+            "lifetime value": "/clv",
+            "VoC text": "/voc/text",
+            "models": "/models",
         }
         rows = []
         try:
             with httpx.Client(base_url=url, timeout=120) as client:
                 _sign_in(client)
                 for name, path in pages.items():
+                    t0 = time.perf_counter()
                     assert client.get(path).status_code == 200, path  # warm-up (and a check)
+                    first = 1000 * (time.perf_counter() - t0)
                     times = []
                     for _ in range(repeats):
                         t0 = time.perf_counter()
                         client.get(path)
                         times.append(1000 * (time.perf_counter() - t0))
                     p50, p99 = statistics.median(times), _percentile(times, 0.99)
-                    rows.append(f"| {name} | `{path.split('?')[0]}` | {p50:.0f} | {p99:.0f} | "
+                    rows.append(f"| {name} | `{path.split('?')[0]}` | {first:.0f} | {p50:.0f} | {p99:.0f} | "
                                 f"{p50 / GOAL_MS:.2f} |")
         finally:
             server.should_exit = True
@@ -113,6 +117,6 @@ def run(quick: bool = False) -> str:
         f"(filled in {fill_seconds:.0f} s). "
         f"Each page fetched {repeats} times after one warm-up, signed in, over loopback. "
         f"Goal: p50 under {GOAL_MS:.0f} ms (ratio < 1 meets it).\n\n"
-        "| page | path | p50 ms | p99 ms | p50 / goal |\n|---|---|---|---|---|"
+        "| page | path | first ms | p50 ms | p99 ms | p50 / goal |\n|---|---|---|---|---|---|"
     )
     return header + "\n" + "\n".join(rows)

@@ -1,11 +1,14 @@
-"""Screenshots of the console's main pages into docs/img/ (run by `make screenshots`).
+"""Screenshots of the console's pages into docs/img/ (run by `make screenshots`).
 
-Starts a server on a throw-away store filled with synthetic customers, signs in with Playwright in
+Builds the real demo business (`cxlens demo --no-serve --customers 2000`: generated, then imported
+through the collect pipeline) in a throw-away data dir, serves it, signs in with Playwright in
 Debian's Chromium (/usr/bin/chromium; never a downloaded browser) and saves one PNG per page.
 """
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -18,31 +21,30 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 PASSWORD = "screenshot password"
+CUSTOMERS = 2_000
 
 
 def main() -> int:
-    sys.path.insert(0, str(ROOT / "tests" / "web"))
     import uvicorn
     from playwright.sync_api import sync_playwright
-    from web_synthetic import fill_store
 
     from cxlens.api.app import create_app
     from cxlens.config import load_settings
     from cxlens.store import Store
-    from cxlens.web import create_user, mount
+    from cxlens.web import create_user
 
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
+        cli = Path(sys.executable).parent / "cxlens"  # the console script installed beside this Python
+        subprocess.run([str(cli), "demo", "--no-serve", "--customers", str(CUSTOMERS), "--data-dir", tmp],
+                       check=True, stdout=subprocess.DEVNULL)
         settings = load_settings(Path(tmp), port=0)
         with Store(settings.store_path) as store:
-            fill_store(store, 2_000)
             create_user(store, "ana@example.org", PASSWORD, "admin")
-            customer_id = store.scalar("SELECT customer_id FROM identities WHERE kind = 'email' "
-                                       "AND customer_id IN (SELECT into_customer_id FROM merges) LIMIT 1")
+            # someone with a long, varied history makes the 360 worth looking at
+            customer_id = store.scalar("SELECT customer_id FROM profile_channels GROUP BY 1 "
+                                       "ORDER BY count(*) DESC, sum(events) DESC, customer_id LIMIT 1")
         app = create_app(settings)
-        mount(app)
-        import socket
-
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
@@ -64,7 +66,8 @@ def main() -> int:
                 page.wait_for_url(url + "/")
                 shots = {"overview": "/", "customers": "/customers",
                          "customer-360": f"/customers/{customer_id}", "data": "/data",
-                         "privacy": "/privacy", "users": "/users"}
+                         "privacy": "/privacy", "users": "/users", "clv": "/clv", "voc-text": "/voc/text",
+                         "models": "/models"}
                 for name, path in shots.items():
                     page.goto(url + path)
                     page.wait_for_load_state("networkidle")

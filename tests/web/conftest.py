@@ -1,5 +1,6 @@
-"""Console fixtures: a live server (``create_app`` + ``cxlens.web.mount``) on a small synthetic store,
-with one signed-up user per role, and a headless Chromium driven by Playwright."""
+"""Console fixtures: a live server (``create_app``, which mounts the console) on the real demo business
+(``cxlens.demo``: generated, then imported through the collect pipeline), with one signed-up user per
+role, and a headless Chromium driven by Playwright."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -17,14 +17,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers beside this file
 
 from web_support import PASSWORD, sign_in  # noqa: E402
-from web_synthetic import fill_store  # noqa: E402
 
+from cxlens.config import load_settings  # noqa: E402
+from cxlens.demo.run import build_demo  # noqa: E402
+from cxlens.identity.keyed import SECRET_FILE  # noqa: E402
 from cxlens.store import Store  # noqa: E402
-from cxlens.web import create_user, mount  # noqa: E402
+from cxlens.web import create_user  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
-ANCHOR = datetime(2025, 3, 31, 12, tzinfo=UTC)
-CUSTOMERS = 60
+CUSTOMERS = 150
 ROLES = ("admin", "analyst", "marketer", "viewer")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -60,23 +61,26 @@ class Console:
 
 
 @pytest.fixture(scope="session")
-def template_store(tmp_path_factory) -> Path:
-    """A 60-customer store with one user per role, built once; each test serves its own copy."""
-    path = tmp_path_factory.mktemp("console-template") / "cxlens.duckdb"
-    with Store(path) as store:
-        fill_store(store, CUSTOMERS, ANCHOR)
+def template_dir(tmp_path_factory) -> Path:
+    """The demo business (150 customers) with one user per role, built once; each test gets a copy."""
+    settings = load_settings(tmp_path_factory.mktemp("console-template"))
+    build_demo(settings, customers=CUSTOMERS, seed=7, create_keys=False)
+    with Store(settings.store_path) as store:
         for role in ROLES:
             create_user(store, Console.email(role), PASSWORD, role)
-    return path
+    return settings.data_dir
 
 
 @pytest.fixture
-def console(request, settings, template_store) -> Iterator[Console]:
-    """The app the lead serves (create_app) with the console mounted, on a copy of the template store."""
-    settings.store_path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(template_store, settings.store_path)
+def console(request, settings, template_dir) -> Iterator[Console]:
+    """The app the lead serves (create_app mounts the console) on a copy of the demo store.
+
+    The identity key travels with the store: suppressions and merge evidence are keyed hashes under it.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template_dir / settings.store_path.name, settings.store_path)
+    shutil.copyfile(template_dir / SECRET_FILE, settings.data_dir / SECRET_FILE)
     live_server = request.getfixturevalue("live_server")
-    mount(live_server.app)
     yield Console(url=live_server.url, server=live_server)
 
 

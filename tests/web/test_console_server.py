@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import re
+import time
 
+import httpx
 import pytest
 from web_support import PASSWORD, csrf_of, login_token, sign_in
 
+from cxlens import keys
+from cxlens.identity.keyed import Hasher
+from cxlens.web import summary
 from cxlens.web.guard import safe_next
 
-PAGES = ("/", "/customers", "/customers/c0000001", "/data", "/privacy", "/users")
+PAGES = ("/", "/customers", "/customers/cus_1", "/data", "/privacy", "/users", "/clv", "/voc/text", "/models")
+
+
+def _person(console, kind: str = "email") -> tuple[str, str]:
+    """(customer id, identifier of ``kind``) of a demo customer who has events."""
+    return console.store.fetchone(
+        "SELECT i.customer_id, i.value FROM identities i WHERE i.kind = ? AND i.customer_id IN "
+        "(SELECT customer_id FROM events) ORDER BY i.customer_id LIMIT 1", [kind])
 
 
 def _kpi(html: str, label: str) -> str:
@@ -132,19 +144,16 @@ def test_only_admins_manage_keys_and_users(console, role):
 
 @pytest.mark.parametrize(("role", "may_erase"), [("viewer", False), ("marketer", False), ("analyst", True)])
 def test_who_may_erase(console, role, may_erase):
+    customer_id, email = _person(console)
     with console.client(role) as client:
         page = client.get("/privacy")
         assert ("Review erasure" in page.text) is may_erase
         response = client.post(
             "/privacy/erase",
-            data={
-                "identifier": "person1@example.org",
-                "confirm": "c0000001",
-                "csrf_token": csrf_of(page.text),
-            },
+            data={"identifier": email, "confirm": customer_id, "csrf_token": csrf_of(page.text)},
         )
         assert response.status_code == (200 if may_erase else 403)
-    remaining = console.store.scalar("SELECT count(*) FROM events WHERE customer_id = 'c0000001'")
+    remaining = console.store.scalar("SELECT count(*) FROM events WHERE customer_id = ?", [customer_id])
     assert (remaining == 0) is may_erase
 
 
@@ -169,8 +178,8 @@ def test_admin_manages_users(console):
 
 def test_overview_numbers_match_the_store(console):
     with console.client("viewer") as client:
-        page = client.get("/", params={"start": "2025-03-01", "end": "2025-03-31", "channel": "web"})
-    where = "timestamp >= '2025-03-01' AND timestamp < '2025-04-01' AND channel = 'web'"
+        page = client.get("/", params={"start": "2025-01-01", "end": "2025-06-30", "channel": "web"})
+    where = "timestamp >= '2025-01-01' AND timestamp < '2025-07-01' AND channel = 'web'"
     events, active = console.store.fetchone(
         f"SELECT count(*), count(DISTINCT customer_id) FROM events WHERE {where}"
     )
@@ -180,27 +189,109 @@ def test_overview_numbers_match_the_store(console):
     assert _kpi(page.text, "Orders") == f"{orders:,}"
 
 
+def test_overview_catches_up_with_new_and_erased_data(console, monkeypatch):
+    """The cached daily summary follows appends (only the touched days) and erasures (all days).
+
+    A window's distinct-customer count may lag streaming data by ``WINDOW_MAX_AGE``; zero here.
+    """
+    monkeypatch.setattr(summary, "WINDOW_MAX_AGE", 0.0)
+    params = {"start": "2025-06-01", "end": "2025-06-30"}
+    where = "timestamp >= '2025-06-01' AND timestamp < '2025-07-01'"
+    customer_id, email = _person(console)
+
+    def expected() -> tuple[str, str]:
+        events, active = console.store.fetchone(
+            f"SELECT count(*), count(DISTINCT customer_id) FROM events WHERE {where}")
+        return f"{events:,}", f"{active:,}"
+
+    with console.client("admin") as client:
+        assert (_kpi(client.get("/", params=params).text, "Events"),) == expected()[:1]
+        console.store.execute(
+            "INSERT INTO events (message_id, type, event, channel, source, timestamp, received_at, "
+            "customer_id, anonymized) VALUES ('late-1', 'track', 'Late', 'web', 'test', "
+            "'2025-06-15 10:00+00', now(), ?, false)", [customer_id])
+        page = client.get("/", params=params).text
+        assert (_kpi(page, "Events"), _kpi(page, "Active customers")) == expected()
+        token = csrf_of(client.get("/privacy").text)
+        client.post("/privacy/erase", data={"identifier": email, "confirm": customer_id, "csrf_token": token})
+        page = client.get("/", params=params).text
+        assert _kpi(page, "Events") == expected()[0]
+
+
 def test_bad_input_gets_a_message_not_a_traceback(console):
     with console.client("viewer") as client:
         for path, message in [
             ("/?start=31-03-2025", "not a date"),
             ("/?start=2025-03-10&end=2025-03-01", "swap"),
             ("/customers?page_no=abc", "page_no"),
-            ("/customers?q=x", "two characters"),
             ("/customers/nobody", "no customer"),
         ]:
             response = client.get(path)
             assert response.status_code in (400, 404), path
             assert response.headers["content-type"].startswith("text/html") and message in response.text, path
+        unknown = client.get("/customers", params={"q": "nobody@nowhere.test"})
+        assert unknown.status_code == 200 and "Nobody matches" in unknown.text and "email:" in unknown.text
 
 
 def test_export_downloads_everything_and_is_audited(console):
+    customer_id, user_id = _person(console, "user_id")
     with console.client("analyst") as client:
         token = csrf_of(client.get("/privacy").text)
-        response = client.post("/privacy/export", data={"identifier": "user-2", "csrf_token": token})
+        response = client.post("/privacy/export", data={"identifier": user_id, "csrf_token": token})
     bundle = response.json()
-    assert bundle["customer_id"] == "c0000002"
-    assert len(bundle["events"]) == console.store.scalar(
-        "SELECT count(*) FROM events WHERE customer_id = 'c0000002'"
-    )
-    assert console.store.fetchone("SELECT action, subject FROM audit_log") == ("export", "c0000002")
+    assert bundle["customer_id"] == customer_id
+    assert len(bundle["data"]["events"]) == console.store.scalar(
+        "SELECT count(*) FROM events WHERE customer_id = ?", [customer_id])
+    assert {i["value"] for i in bundle["data"]["identities"]} >= {user_id}
+    analyst = console.store.scalar("SELECT user_id FROM console_users WHERE role = 'analyst'")
+    assert console.store.fetchone("SELECT actor, action, subject FROM audit_log") == (
+        f"console:{analyst}", "export", bundle["request_id"])
+
+
+def test_erasure_suppresses_the_identifiers_and_a_resent_event_is_refused(console):
+    customer_id, email = _person(console)
+    identifiers = console.store.fetchall("SELECT kind, value FROM identities WHERE customer_id = ?",
+                                         [customer_id])
+    with console.client("admin") as client:
+        token = csrf_of(client.get("/privacy").text)
+        review = client.post("/privacy/erase", data={"identifier": email, "csrf_token": token})
+        assert customer_id in review.text and "What is held" in review.text
+        done = client.post("/privacy/erase", data={"identifier": email, "confirm": customer_id,
+                                                   "csrf_token": token})
+        assert done.status_code == 200 and f"Erased customer {customer_id}" in done.text
+        hasher = Hasher.for_data_dir(console.server.settings.data_dir)
+        for kind, value in identifiers:  # the list shows keyed hashes, never the identifiers
+            assert hasher.identifier(kind, value)[:16] in done.text and value not in done.text
+    assert console.store.fetchone("SELECT action FROM audit_log") == ("erase",)
+    write = keys.create_key(console.store, "write", "test").secret
+    user_id = dict(identifiers).get("user_id")
+    resent = httpx.post(console.url + "/v1/batch", auth=(write, ""), json={"batch": [
+        {"type": "track", "event": "Came Back", "userId": user_id, "messageId": "resent-1",
+         "properties": {"email": email}}]})
+    assert resent.status_code == 200
+    loader = console.server.runtime.loader
+    deadline = time.monotonic() + 10
+    while loader.totals.dropped_suppressed == 0 and resent.json()["withheld"] == 0:
+        assert time.monotonic() < deadline, "the re-sent event was neither withheld nor dropped"
+        time.sleep(0.1)
+    assert console.store.scalar("SELECT count(*) FROM events WHERE message_id = 'resent-1'") == 0
+
+
+def test_clv_and_models_read_computed_traits_when_a_model_wrote_them(console):
+    from cxlens.profiles.computed import write_computed_traits
+
+    ids = [r[0] for r in console.store.fetchall("SELECT customer_id FROM profiles ORDER BY 1 LIMIT 30")]
+    write_computed_traits(console.store, [
+        *({"customer_id": c, "name": "clv", "value": {"clv": 10.0 * i}, "model": "clv-bgnbd",
+           "model_version": "7"} for i, c in enumerate(ids)),
+        *({"customer_id": c, "name": "p_alive", "value": i / 30, "model": "clv-bgnbd", "model_version": "7"}
+          for i, c in enumerate(ids)),
+    ])
+    with console.client("viewer") as client:
+        clv = client.get("/clv").text
+        models = client.get("/models").text
+    assert "From the computed traits of 30 customers" in clv
+    top = re.findall(r'<a href="/customers/([^"]+)">', clv.split('id="top-title"')[1])
+    assert top[:2] == [ids[-1], ids[-2]]  # highest CLV first
+    assert "clv-bgnbd 7" in clv
+    assert re.search(r"<code>clv</code></td><td>clv-bgnbd</td><td><code>7</code></td><td>30</td>", models)

@@ -53,7 +53,7 @@ def fill_store(store: Store, customers: int, anchor: datetime | None = None) -> 
                WHERE a.kind = 'anonymous_id' AND u.kind = 'user_id'""",
         f"""INSERT INTO merges (merged_at, from_customer_id, into_customer_id, reason,
                evidence) SELECT $anchor - to_days(10), 'c-old-' || i, {cid}, 'shared e-mail address',
-               '{{"kind": "email"}}' FROM range($n) t(i) WHERE {rnd(4)} < 0.05""",
+               '[{{"kind": "email", "hash": "synthetic"}}]' FROM range($n) t(i) WHERE {rnd(4)} < 0.05""",
         f"""INSERT INTO traits (customer_id, name, value, source, updated_at) SELECT {cid}, 'name',
                to_json('Person ' || i), 'identify', $anchor FROM range($n) t(i)
                WHERE {rnd(3)} < 0.6""",

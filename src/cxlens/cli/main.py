@@ -35,7 +35,14 @@ COMMAND_MODULES = (
     "clv",
     "stats",
     "attribution",
+    "segments",
     "voc",
+    "recommend",
+    "decide",
+    "journeys",
+    "experiments",
+    "program",
+    "features", "churn",
 )
 
 for _name in COMMAND_MODULES:

@@ -12,7 +12,10 @@ from cxlens.web.auth import ConsoleConfig
 from cxlens.web.nav import NavItem
 
 # Console page modules (``cxlens.web.pages.<name>``); each has ``router`` and may have ``NAV``.
-PAGE_MODULES = ("login", "overview", "customers", "data", "privacy", "users")
+PAGE_MODULES = (
+    "login", "overview", "customers", "data", "privacy", "users", "surveys_hosted", "surveys",
+    "clv", "voc_text", "models", "journeys", "experiments", "program",
+)
 STATIC_PATH = "/static"
 
 

@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "privacy.erase": frozenset({"admin", "analyst"}),
     "keys.manage": frozenset({"admin"}),
     "users.manage": frozenset({"admin"}),
+    "voc.followup": frozenset({"admin", "analyst", "marketer"}),
 }
 
 

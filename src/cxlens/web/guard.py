@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from cxlens.config import Settings
 from cxlens.errors import CxlensError, PermissionDeniedError
 from cxlens.store import Store
 from cxlens.web.auth import ConsoleConfig, allowed
@@ -43,6 +44,10 @@ def store_of(request: Request) -> Store:
     return request.app.state.runtime.store  # type: ignore[no-any-return]
 
 
+def settings_of(request: Request) -> Settings:
+    return request.app.state.runtime.settings  # type: ignore[no-any-return]
+
+
 def config_of(request: Request) -> ConsoleConfig:
     return getattr(request.app.state, "console_config", None) or ConsoleConfig()
 
@@ -53,6 +58,11 @@ def session_of(request: Request) -> Session:
     if session is None:
         raise SignInRequired()
     return session
+
+
+def actor(session: Session) -> str:
+    """Audit entries name the console user by id, never by e-mail (no personal data in the log)."""
+    return f"console:{session.user.user_id}"
 
 
 def require(permission: str) -> Callable[[Request], Session]:

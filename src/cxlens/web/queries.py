@@ -1,8 +1,8 @@
-"""Read-only queries behind the overview and data pages, until the owning rooms offer them.
+"""Read-only queries behind console panels that no core room answers yet.
 
-Each function answers one panel with one or two aggregate queries, so pages stay fast on a store
-of a million customers. Days are UTC calendar days. Where a core function takes over (for example
-the quality room's report), the page calls it instead and the query here goes away.
+The overview's filters (``Window``), data freshness, sources, and the list of recently seen
+customers. Each is one aggregate or one index read, so pages stay fast on a store of a million
+customers. Days are UTC calendar days. The overview's daily numbers live in ``cxlens.web.summary``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from cxlens.store import Store
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-_DAY = "CAST(timezone('UTC', {col}) AS DATE)"
+DAY_SQL = "CAST(timezone('UTC', timestamp) AS DATE)"
+PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class Window:
             sql += f" AND {channel_column} = ?"
             params.append(self.channel)
         return sql, params
+
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
 
 
 def _parse_date(text: str, name: str) -> date:
@@ -69,83 +73,7 @@ def window(store: Store, start: str | None, end: str | None, channel: str | None
     return Window(first, last, channel or None)
 
 
-def channels(store: Store) -> list[str]:
-    return [
-        r[0]
-        for r in store.fetchall("SELECT DISTINCT channel FROM events WHERE channel IS NOT NULL ORDER BY 1")
-    ]
-
-
-def _days(w: Window) -> list[date]:
-    return [w.start + timedelta(days=i) for i in range((w.end - w.start).days + 1)]
-
-
-def _fill(w: Window, rows: dict[date, dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    """One row per day of the window, zeros where nothing happened (a flat line, not a gap)."""
-    return [{"day": d.isoformat(), **{k: rows.get(d, {}).get(k) or 0 for k in keys}} for d in _days(w)]
-
-
-def activity(store: Store, w: Window) -> dict[str, Any]:
-    """Events and customers: per-day series and totals for the window."""
-    cond, params = w.where()
-    day = _DAY.format(col="timestamp")
-    daily = store.records(
-        f"SELECT {day} AS day, count(*) AS events, count(DISTINCT customer_id) AS customers, "
-        "count_if(id_kind IS NOT NULL AND id_kind <> 'anonymous_id' AND NOT anonymized) AS identified "
-        f"FROM events WHERE {cond} GROUP BY 1",
-        params,
-    )
-    by_day = {r["day"]: r for r in daily}
-    series = _fill(w, by_day, ("events", "customers", "identified"))
-    for row in series:
-        row["identified_share"] = (
-            round(100.0 * row["identified"] / row["events"], 1) if row["events"] else 0.0
-        )
-    by_channel = store.records(
-        f"SELECT {day} AS day, coalesce(channel, '(none)') AS channel, count(*) AS events "
-        f"FROM events WHERE {cond} GROUP BY 1, 2 ORDER BY 1, 2",
-        params,
-    )
-    totals = store.fetchone(
-        "SELECT count(*), count(DISTINCT customer_id), "
-        "count_if(id_kind IS NOT NULL AND id_kind <> 'anonymous_id' AND NOT anonymized) "
-        f"FROM events WHERE {cond}",
-        params,
-    ) or (0, 0, 0)
-    return {
-        "series": series,
-        "by_channel": [{**r, "day": r["day"].isoformat()} for r in by_channel],
-        "events": totals[0],
-        "active_customers": totals[1],
-        "identified_share": 100.0 * totals[2] / totals[0] if totals[0] else None,
-        "known_customers": store.scalar("SELECT count(*) FROM profiles"),
-    }
-
-
-def commerce(store: Store, w: Window) -> dict[str, Any]:
-    """Orders and revenue per day; revenue is summed per currency (never added across currencies)."""
-    cond, params = w.where()
-    currencies = store.fetchall(
-        f"SELECT coalesce(currency, '?'), count(*), sum(revenue) FROM orders WHERE {cond} "
-        "GROUP BY 1 ORDER BY 2 DESC",
-        params,
-    )
-    main = currencies[0][0] if currencies else None
-    daily = store.records(
-        f"SELECT {_DAY.format(col='timestamp')} AS day, count(*) AS orders, "
-        "CAST(sum(revenue) FILTER (WHERE coalesce(currency, '?') = ?) AS DOUBLE) AS revenue "
-        f"FROM orders WHERE {cond} GROUP BY 1",
-        [main, *params],
-    )
-    return {
-        "series": _fill(w, {r["day"]: r for r in daily}, ("orders", "revenue")),
-        "orders": sum(c[1] for c in currencies),
-        "revenue": [{"currency": c[0], "orders": c[1], "revenue": c[2]} for c in currencies],
-        "main_currency": main,
-    }
-
-
-def freshness(store: Store, now: datetime | None = None) -> dict[str, Any]:
+def freshness(store: Store) -> dict[str, Any]:
     """When data last arrived, and arrivals per hour over the last 48 hours that had data."""
     latest = store.scalar("SELECT max(received_at) FROM events")
     if latest is None:
@@ -158,7 +86,6 @@ def freshness(store: Store, now: datetime | None = None) -> dict[str, Any]:
     )
     return {
         "latest": latest,
-        "lag_seconds": ((now or datetime.now(UTC)) - latest).total_seconds(),
         "series": [{"hour": r["hour"].isoformat(), "events": r["events"]} for r in hourly],
     }
 
@@ -172,75 +99,67 @@ def sources(store: Store) -> list[dict[str, Any]]:
     )
 
 
-def latest_events(store: Store, limit: int = 20) -> list[dict[str, Any]]:
-    """The live stream: newest arrivals, without identifiers or payloads (no personal data on screen)."""
-    return store.records(
-        "SELECT received_at, type, event, channel, source, customer_id FROM events "
-        "ORDER BY received_at DESC LIMIT ?",
-        [limit],
-    )
+def recent_customers(store: Store, page: int = 1) -> dict[str, Any]:
+    """The most recently seen customers, a page at a time, with their e-mail when known.
 
-
-def rejected(store: Store, limit: int = 50) -> dict[str, Any]:
-    """Rejected events by reason, and the latest ones (their payloads stay hidden: they may hold PII)."""
-    return {
-        "by_reason": store.records(
-            "SELECT reason, count(*) AS events, max(rejected_at) AS last FROM rejected_events "
-            "GROUP BY 1 ORDER BY 2 DESC"
-        ),
-        "latest": store.records(
-            "SELECT rejected_at, source, reason, field, detail FROM rejected_events "
-            "ORDER BY rejected_at DESC LIMIT ?",
-            [limit],
-        ),
-    }
-
-
-def quality(store: Store, days: int = 14) -> dict[str, Any]:
-    """Volume, completeness, validity, duplicates and tracking-plan violations over recent days.
-
-    Stand-in until the quality room's report function exists (``cxlens.collect.quality``).
+    The customers page opens on this list; searching goes through ``profiles.view`` instead.
     """
-    latest = store.scalar("SELECT max(received_at) FROM events")
-    if latest is None:
-        return {"volume": [], "metrics": None}
-    since = latest - timedelta(days=days)
-    volume = store.records(
-        f"SELECT {_DAY.format(col='received_at')} AS day, count(*) AS events FROM events "
-        "WHERE received_at > ? GROUP BY 1 ORDER BY 1",
-        [since],
-    )
-    row = (
-        store.fetchone(
-            "SELECT count(*), count(DISTINCT message_id), count(customer_id), count(channel), "
-            "count_if(context IS NOT NULL AND context <> '{}') FROM events WHERE received_at > ?",
-            [since],
-        )
-        or (0,) * 5
-    )
-    bad = store.fetchone(
-        "SELECT count(*), count_if(reason ILIKE '%plan%' OR reason ILIKE '%schema%') FROM rejected_events "
-        "WHERE rejected_at > ?",
-        [since],
-    ) or (0, 0)
-    total = row[0] or 1
+    if page < 1:
+        raise InvalidInputError("page numbers start at 1", field="page_no")
+    total = store.scalar("SELECT count(*) FROM profiles")
+    rows = store.records(
+        # One sort key: a tie-breaker makes DuckDB's top-N three times slower at a million profiles.
+        "SELECT customer_id, first_seen, last_seen FROM profiles ORDER BY last_seen DESC LIMIT ? OFFSET ?",
+        [PAGE_SIZE, (page - 1) * PAGE_SIZE])
+    # A second read for the page's 50 ids: a correlated subquery would join all of identities.
+    emails = dict(store.fetchall(
+        "SELECT customer_id, min(value) FROM identities WHERE customer_id IN (SELECT unnest(?)) "
+        "AND kind = 'email' GROUP BY 1", [[r["customer_id"] for r in rows]]))
+    for row in rows:
+        row["email"] = emails.get(row["customer_id"])
+    return {"rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE))}
+
+
+# A computed trait's number: the value itself, or the first numeric field a model wrote it under.
+_TRAIT_NUMBER = ("coalesce(TRY_CAST(value::VARCHAR AS DOUBLE), "
+                 + ", ".join(f"TRY_CAST(json_extract_string(value, '$.{k}') AS DOUBLE)"
+                             for k in ("value", "score", "clv", "p_alive", "expected_value", "prediction"))
+                 + ")")
+
+
+def trait_numbers(store: Store, name: str, bins: int = 10, top: int = 20) -> dict[str, Any]:
+    """A numeric computed trait across customers: how many, a histogram, the highest, and its models."""
+    count, low, high = store.fetchone(
+        f"SELECT count(v), min(v), max(v) FROM (SELECT {_TRAIT_NUMBER} AS v FROM computed_traits "
+        "WHERE name = ?)", [name]) or (0, None, None)
+    if not count:
+        return {"count": 0}
+    width = (high - low) / bins or 1.0
+    histogram = store.fetchall(
+        f"SELECT least(CAST(floor(({_TRAIT_NUMBER} - ?) / ?) AS INT), ?) AS bin, count(*) "
+        "FROM computed_traits WHERE name = ? AND bin IS NOT NULL GROUP BY 1 ORDER BY 1",
+        [low, width, bins - 1, name])
     return {
-        "volume": [{"day": r["day"].isoformat(), "events": r["events"]} for r in volume],
-        "metrics": [
-            ("Events received", f"{row[0]:,}", f"in the {days} days to the latest arrival"),
-            ("With a customer", f"{100 * row[2] / total:.1f}%", "completeness: resolved to a customer"),
-            ("With a channel", f"{100 * row[3] / total:.1f}%", "completeness: channel known"),
-            (
-                "With context",
-                f"{100 * row[4] / total:.1f}%",
-                "completeness: device, page or campaign context",
-            ),
-            (
-                "Rejected",
-                f"{100 * bad[0] / (bad[0] + row[0]) if bad[0] + row[0] else 0:.2f}%",
-                "validity: share of messages turned away",
-            ),
-            ("Duplicates", f"{row[0] - row[1]:,}", "events sharing a messageId with another"),
-            ("Tracking-plan violations", f"{bad[1]:,}", "rejected for not matching the tracking plan"),
-        ],
+        "count": count,
+        "histogram": [{"from": f"{low + b * width:,.2f}", "customers": n} for b, n in histogram],
+        "top": store.records(
+            f"SELECT customer_id, {_TRAIT_NUMBER} AS value FROM computed_traits WHERE name = ? "
+            "ORDER BY value DESC NULLS LAST, customer_id LIMIT ?", [name, top]),
+        "models": model_of_traits(store, name),
     }
+
+
+def model_of_traits(store: Store, name: str | None = None) -> list[dict[str, Any]]:
+    """Which model and version wrote each computed trait, for how many customers, and when."""
+    where, params = ("WHERE name = ?", [name]) if name else ("", [])
+    return store.records(
+        "SELECT name, model, model_version, count(*) AS customers, min(computed_at) AS first_computed, "
+        f"max(computed_at) AS last_computed FROM computed_traits {where} GROUP BY ALL "
+        "ORDER BY name, last_computed DESC", params)
+
+
+def model_runs(store: Store, limit: int = 50) -> list[dict[str, Any]]:
+    """Trained models recorded by the analytics rooms (``model_runs``), newest first."""
+    return store.records(
+        "SELECT model, model_version, trained_at, as_of, report, artifact FROM model_runs "
+        "ORDER BY trained_at DESC LIMIT ?", [limit])

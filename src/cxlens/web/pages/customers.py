@@ -1,38 +1,58 @@
-"""Customers: search by any identifier or trait, and the customer 360."""
+"""Customers: the recently seen list, look-up by any identifier, and the customer 360."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
-from cxlens.web import people
-from cxlens.web.guard import console_router, require, store_of
+from cxlens.errors import NotFoundError
+from cxlens.profiles.view import get_profile, get_timeline
+from cxlens.web import queries
+from cxlens.web.guard import console_router, require, settings_of, store_of
 from cxlens.web.nav import NavItem
 from cxlens.web.render import page
 from cxlens.web.sessions import Session
 
 router = console_router()
 NAV = (NavItem("Customers", "/customers", order=10),)
+TIMELINE_PAGE = 50
+
+
+def _row(person: dict[str, Any]) -> dict[str, Any]:
+    """A profile as one line of the result list."""
+    emails = [i["value"] for i in person["identities"] if i["kind"] == "email"]
+    return {"customer_id": person["customer_id"], "email": min(emails, default=None),
+            "identifiers": len(person["identities"]), "first_seen": person["first_seen"],
+            "last_seen": person["last_seen"]}
 
 
 @router.get("/customers", response_class=HTMLResponse)
 def customers(
     request: Request, q: str = "", page_no: int = 1, session: Session = Depends(require("view"))
 ) -> HTMLResponse:
-    result = people.search(store_of(request), q, page_no)
-    return page(request, "customers.html", title="Customers", q=q, result=result)
+    store = store_of(request)
+    if not q.strip():
+        return page(request, "customers.html", title="Customers", q=q,
+                    result=queries.recent_customers(store, page_no))
+    try:
+        person = get_profile(store, settings_of(request), q)
+    except NotFoundError as exc:
+        return page(request, "customers.html", title="Customers", q=q, missing=exc.message,
+                    result={"rows": [], "total": 0, "page": 1, "pages": 1})
+    return page(request, "customers.html", title="Customers", q=q,
+                result={"rows": [_row(person)], "total": 1, "page": 1, "pages": 1})
 
 
 @router.get("/customers/{customer_id}", response_class=HTMLResponse)
 def customer(
     request: Request, customer_id: str, page_no: int = 1, session: Session = Depends(require("view"))
 ) -> HTMLResponse:
-    store = store_of(request)
-    person = people.customer_360(store, customer_id, request.app.state.runtime.settings.consent_defaults)
-    return page(
-        request,
-        "customer.html",
-        title=f"Customer {customer_id}",
-        c=person,
-        timeline=people.timeline(store, customer_id, page_no),
-    )
+    store, settings = store_of(request), settings_of(request)
+    person = get_profile(store, settings, customer_id)
+    events = get_timeline(store, settings, person["customer_id"], limit=TIMELINE_PAGE,
+                          offset=(max(page_no, 1) - 1) * TIMELINE_PAGE)
+    pages = max(1, -(-events["total"] // TIMELINE_PAGE))
+    return page(request, "customer.html", title=f"Customer {person['customer_id']}", c=person,
+                timeline={**events, "page": max(page_no, 1), "pages": pages})

@@ -12,7 +12,7 @@ from cxlens.errors import InvalidInputError
 from cxlens.store import Store
 from cxlens.voc.score_store import tallies_from_store
 from cxlens.voc.scores import Tally, score
-from cxlens.web import charts, queries
+from cxlens.web import charts, queries, summary
 from cxlens.web.guard import console_router, require, store_of
 from cxlens.web.nav import NavItem
 from cxlens.web.render import page
@@ -73,14 +73,19 @@ def overview(
     session: Session = Depends(require("view")),
 ) -> HTMLResponse:
     store = store_of(request)
+    daily = summary.summary_of(store)
     w = queries.window(store, start, end, channel)
-    act, com, fresh = queries.activity(store, w), queries.commerce(store, w), queries.freshness(store)
+    act, com = summary.activity(daily, w), summary.commerce(daily, w)
+    fresh, _ = daily.memo("freshness", lambda: queries.freshness(store))
+    nps, _ = daily.memo(("nps", w), lambda: _feedback(store, "nps", w))
+    csat, _ = daily.memo(("csat", w), lambda: _feedback(store, "csat", w))
+    known = store.scalar("SELECT count(*) FROM profiles")
     series = act["series"]
     cards = [
         (
             "Active customers",
             f"{act['active_customers']:,}",
-            f"of {act['known_customers']:,} known",
+            f"of {known:,} known",
             charts.sparkline("Active customers per day", series, "day", "customers", "customers"),
         ),
         (
@@ -113,15 +118,15 @@ def overview(
         "overview.html",
         title="Overview",
         w=w,
-        channels=queries.channels(store),
+        channels=daily.channels(),
+        counted_at=act["active_counted_at"],
         cards=cards,
         by_channel=charts.stacked_bars(
             "Events per day by channel", act["by_channel"], "day", "events", "channel", "events"
         ),
-        nps=_feedback(store, "nps", w),
-        csat=_feedback(store, "csat", w),
+        nps=nps,
+        csat=csat,
         fresh=fresh,
         fresh_chart=charts.sparkline("Events received per hour", fresh["series"], "hour", "events", "events"),
-        has_events=act["known_customers"]
-        or store.scalar("SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)"),
+        has_events=bool(daily.stamp and daily.stamp.events),
     )

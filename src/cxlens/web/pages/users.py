@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse
 
+from cxlens.privacy.audit import audit
 from cxlens.web import users
 from cxlens.web.auth import ROLES
-from cxlens.web.guard import config_of, console_router, require, store_of
+from cxlens.web.guard import actor, config_of, console_router, require, store_of
 from cxlens.web.nav import NavItem
-from cxlens.web.people import audit
 from cxlens.web.render import page
 from cxlens.web.sessions import Session
 
@@ -43,7 +43,7 @@ def create(
 ) -> HTMLResponse:
     store = store_of(request)
     user = users.create_user(store, email, password, role, config_of(request))
-    audit(store, "user.create", f"console:{session.user.user_id}", user.user_id, {"role": role})
+    audit(store, actor(session), "user.create", user.user_id, {"role": role})
     return _users_page(request, notice=f"Added {user.email} as {user.role}.")
 
 
@@ -65,7 +65,5 @@ def update(
         users.set_role(store, user_id, role)
     if disabled in ("yes", "no"):
         users.set_disabled(store, user_id, disabled == "yes")
-    audit(
-        store, "user.update", f"console:{session.user.user_id}", user_id, {"role": role, "disabled": disabled}
-    )
+    audit(store, actor(session), "user.update", user_id, {"role": role, "disabled": disabled})
     return _users_page(request, notice="Saved.")
