@@ -73,9 +73,12 @@ class Settings(BaseModel):
         64 * 1024 * 1024, gt=1024, description="WAL segment size before rolling to a new file."
     )
     loader_interval_ms: float = Field(
-        500.0, gt=0, description="How often the loader moves committed WAL records into the store."
+        2000.0, gt=0, description="How often the loader moves committed WAL records into the store."
     )
-    loader_batch_rows: int = Field(50_000, gt=0, description="Most events loaded in one batch.")
+    loader_batch_rows: int = Field(
+        200_000, gt=0,
+        description="Most events loaded in one batch (larger batches amortize DuckDB's commit cost).",
+    )
     consent_policy: Literal["drop", "anonymize"] = Field(
         "anonymize",
         description="What happens to events of people who refused analytics: dropped, or kept "

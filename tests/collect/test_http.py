@@ -198,3 +198,11 @@ def test_admin_endpoints(server, secrets) -> None:
     assert httpx.get(f"{server.url}/v1/admin/events?limit=0", headers=admin).status_code == 400
     assert httpx.get(f"{server.url}/v1/admin/stats").status_code == 401
     assert httpx.get(f"{server.url}/v1/admin/stats", headers=_auth(secrets["web"])).status_code == 401
+
+
+def test_collect_endpoints_answer_post_only_and_other_paths_pass_through(server, secrets) -> None:
+    # The Segment endpoints are an ASGI middleware in front of FastAPI (ADR 0005).
+    r = httpx.get(f"{server.url}/v1/track", timeout=10)
+    assert (r.status_code, r.json()["code"], r.headers["allow"]) == (405, "method_not_allowed", "POST")
+    assert httpx.get(f"{server.url}/health", timeout=10).json() == {"status": "ok"}
+    assert _post(server, "/v1/batch", {"batch": _track(1, "pass")}, secrets["web"]).json()["accepted"] == 1

@@ -11,16 +11,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cxlens.api.responses import JSON
+from cxlens.api.collect import CollectEndpoints
+from cxlens.api.responses import JSON, error_response
 from cxlens.api.runtime import Runtime
 from cxlens.config import Settings
-from cxlens.errors import CxlensError, RateLimitedError
+from cxlens.errors import CxlensError
 from cxlens.web import mount as mount_console
 
 log = logging.getLogger(__name__)
 
-# Rooms that serve HTTP; each module has ``router``.
-ROUTER_MODULES = ("collect", "profiles", "privacy", "quality", "admin")
+# Rooms that serve HTTP; each module has ``router``. The Segment collection endpoints are not a
+# router but an ASGI middleware (``CollectEndpoints``), being the hot path: see ADR 0005.
+ROUTER_MODULES = (
+    "profiles", "privacy", "quality", "admin", "surveys", "journeys", "experiments", "decide",
+    "segments", "analytics",
+)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -43,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(CollectEndpoints)
     for name in ROUTER_MODULES:
         app.include_router(import_module(f"cxlens.api.{name}").router)
     mount_console(app)
@@ -52,12 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CxlensError)
     async def _domain_error(request: Request, exc: CxlensError) -> JSON:
-        headers = {}
-        if isinstance(exc, RateLimitedError):
-            headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-        if exc.http_status >= 500:
-            log.error("%s on %s %s: %s", exc.code, request.method, request.url.path, exc.message)
-        return JSON(exc.to_dict(), status_code=exc.http_status, headers=headers)
+        return error_response(exc, request.method, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSON:

@@ -3,11 +3,17 @@
 ``start`` recovers the WAL (truncating a torn tail), starts its writer and the loader (which
 replays from the store's checkpoint); ``stop`` writes what is pending, loads everything committed,
 then closes the store — so a graceful stop leaves an empty WAL behind.
+
+A server leaves one core to its event loop: DuckDB (the loader's work) gets the others, at least
+one. With DuckDB on every core, each load pushed the request path off the CPU and acknowledgements
+waited behind it; measured on 2 cores, one DuckDB thread acknowledged ~35 % more events with a
+lower p99, and the loader kept up no worse (ADR 0005).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass, field
 
 from cxlens.collect.collector import Collector
@@ -36,6 +42,7 @@ class Runtime:
     async def start(self) -> None:
         """Start background work (the collector's WAL writer and loader)."""
         settings = self.settings
+        self.store.execute(f"SET threads = {duckdb_threads()}")
         gate = ConsentGate(self.store, settings)
         gate.refresh()
         writer = WalWriter(settings.wal_dir, settings.wal_segment_bytes, settings.wal_max_wait_ms)
@@ -52,3 +59,8 @@ class Runtime:
         if self.loader is not None:
             await asyncio.to_thread(self.loader.stop)
         self.store.close()
+
+
+def duckdb_threads() -> int:
+    """DuckDB's threads in a server: every core but the event loop's, and at least one."""
+    return max(1, (os.cpu_count() or 1) - 1)

@@ -26,7 +26,8 @@ from cxlens.collect.intake import (
     write_key_in,
 )
 from cxlens.collect.ratelimit import RateLimiter
-from cxlens.collect.wal import KIND_EVENTS, KIND_REJECTED, WalWriter
+from cxlens.collect.records import to_json_lines
+from cxlens.collect.wal import KIND_EVENT_LINES, KIND_REJECTED, WalWriter
 from cxlens.config import Settings
 from cxlens.errors import InvalidInputError
 from cxlens.keys import ApiKey, KeyRing
@@ -98,7 +99,7 @@ class Collector:
 
         writes = []
         if kept:
-            writes.append(self._writer.append(KIND_EVENTS, orjson.dumps(kept)))
+            writes.append(self._writer.append(KIND_EVENT_LINES, to_json_lines(kept)))
         if intake.rejections:
             rows = [r.to_row(received_us, key.name) for r in intake.rejections]
             writes.append(self._writer.append(KIND_REJECTED, orjson.dumps(rows)))

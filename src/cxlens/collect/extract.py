@@ -13,6 +13,10 @@ Runs inside the load transaction on the view ``_cx_loaded`` (the events just ins
 ``review_id``), ``metric`` (``nps``, ``csat``, ``ces``, ``rating`` …; ``rating`` when absent),
 ``score`` (or ``rating``, or ``value``), ``comment`` (or ``review_body``, or ``text``),
 ``touchpoint``; all properties are kept as JSON.
+
+Cost (ADR 0005): the order and feedback rows are first copied out of the batch (one scan, usually a
+few percent of it), and each JSON document is parsed once — ``json_extract_string`` with a list of
+paths reads them all in one parse, where one call per property re-parsed the text every time.
 """
 
 from __future__ import annotations
@@ -24,45 +28,51 @@ from cxlens.store import Store
 ORDER_EVENT = "Order Completed"
 FEEDBACK_EVENTS = ("Survey Responded", "Review Submitted")
 
-_P = "json_extract_string(properties, '$.{}')"
+
+def _paths(*names: str) -> str:
+    return "[" + ", ".join(f"'$.{n}'" for n in names) + "]"
 
 
-def _prop(*names: str) -> str:
-    return "coalesce(" + ", ".join(_P.format(n) for n in names) + ")"
+# Order properties read in one parse, by position (1-based in SQL).
+_ORDER_PROPS = _paths("order_id", "orderId", "revenue", "total", "currency")
+_ITEM_PROPS = _paths("product_id", "productId", "sku", "name", "category", "price", "quantity")
+_FEEDBACK_PROPS = _paths("survey_id", "surveyId", "review_id", "metric", "score", "rating", "value",
+                         "comment", "review_body", "text", "touchpoint")
 
-
-_ORDER_ID = f"coalesce({_prop('order_id', 'orderId')}, message_id)"
-
-_ORDERS = f"""
-INSERT INTO orders (order_id, message_id, customer_id, timestamp, revenue, currency, channel, campaign)
-SELECT {_ORDER_ID}, message_id, customer_id, timestamp,
-       TRY_CAST({_prop('revenue', 'total')} AS DECIMAL(18, 4)),
-       upper(coalesce({_prop('currency')}, 'USD')),
-       channel, json_extract_string(context, '$.campaign.name')
-FROM _cx_loaded WHERE type = 'track' AND event = '{ORDER_EVENT}'
-"""
-
-_ITEMS_SOURCE = f"""
-SELECT order_id, timestamp, currency,
-       coalesce(p ->> 'product_id', p ->> 'productId') AS product_id, p ->> 'sku' AS sku,
-       p ->> 'name' AS name, p ->> 'category' AS category,
-       TRY_CAST(p ->> 'price' AS DECIMAL(18, 4)) AS price,
-       coalesce(TRY_CAST(p ->> 'quantity' AS INTEGER), 1) AS quantity
-FROM (SELECT {_ORDER_ID} AS order_id, timestamp,
-             upper(coalesce({_prop('currency')}, 'USD')) AS currency,
-             unnest(json_extract(properties, '$.products[*]')) AS p
+_ORDER_ROWS = f"""
+CREATE OR REPLACE TEMP TABLE _cx_orders AS
+SELECT coalesce(v[1], v[2], message_id) AS order_id, message_id, customer_id, timestamp,
+       TRY_CAST(coalesce(v[3], v[4]) AS DECIMAL(18, 4)) AS revenue,
+       upper(coalesce(v[5], 'USD')) AS currency, channel,
+       json_extract_string(context, '$.campaign.name') AS campaign, items
+FROM (SELECT *, json_extract_string(properties, {_ORDER_PROPS}) AS v,
+             json_extract(properties, '$.products[*]') AS items
       FROM _cx_loaded WHERE type = 'track' AND event = '{ORDER_EVENT}')
 """
 
-_ORDER_ITEMS = f"""
-INSERT INTO order_items (order_id, product_id, sku, name, category, price, quantity)
-SELECT order_id, product_id, sku, name, category, price, quantity FROM ({_ITEMS_SOURCE})
+_ORDERS = """
+INSERT INTO orders (order_id, message_id, customer_id, timestamp, revenue, currency, channel, campaign)
+SELECT order_id, message_id, customer_id, timestamp, revenue, currency, channel, campaign FROM _cx_orders
 """
 
-_PRODUCTS = f"""
+_ITEM_ROWS = f"""
+CREATE OR REPLACE TEMP TABLE _cx_items AS
+SELECT order_id, timestamp, currency, coalesce(v[1], v[2]) AS product_id, v[3] AS sku, v[4] AS name,
+       v[5] AS category, TRY_CAST(v[6] AS DECIMAL(18, 4)) AS price,
+       coalesce(TRY_CAST(v[7] AS INTEGER), 1) AS quantity
+FROM (SELECT order_id, timestamp, currency, json_extract_string(p, {_ITEM_PROPS}) AS v
+      FROM (SELECT order_id, timestamp, currency, unnest(items) AS p FROM _cx_orders))
+"""
+
+_ORDER_ITEMS = """
+INSERT INTO order_items (order_id, product_id, sku, name, category, price, quantity)
+SELECT order_id, product_id, sku, name, category, price, quantity FROM _cx_items
+"""
+
+_PRODUCTS = """
 INSERT INTO products (product_id, name, category, price, currency, attributes, updated_at)
 SELECT DISTINCT ON (product_id) product_id, name, category, price, currency, NULL, timestamp
-FROM ({_ITEMS_SOURCE}) WHERE product_id IS NOT NULL
+FROM _cx_items WHERE product_id IS NOT NULL
 ORDER BY product_id, timestamp DESC
 ON CONFLICT DO NOTHING
 """
@@ -70,12 +80,11 @@ ON CONFLICT DO NOTHING
 _FEEDBACK = f"""
 INSERT INTO feedback (message_id, customer_id, timestamp, survey_id, metric, score, comment,
                       touchpoint, channel, properties)
-SELECT message_id, customer_id, timestamp, {_prop('survey_id', 'surveyId', 'review_id')},
-       lower(coalesce({_prop('metric')}, 'rating')),
-       TRY_CAST({_prop('score', 'rating', 'value')} AS DOUBLE),
-       {_prop('comment', 'review_body', 'text')}, {_prop('touchpoint')}, channel, properties
-FROM _cx_loaded
-WHERE type = 'track' AND event IN ({", ".join(f"'{e}'" for e in FEEDBACK_EVENTS)})
+SELECT message_id, customer_id, timestamp, coalesce(v[1], v[2], v[3]),
+       lower(coalesce(v[4], 'rating')), TRY_CAST(coalesce(v[5], v[6], v[7]) AS DOUBLE),
+       coalesce(v[8], v[9], v[10]), v[11], channel, properties
+FROM (SELECT *, json_extract_string(properties, {_FEEDBACK_PROPS}) AS v FROM _cx_loaded
+      WHERE type = 'track' AND event IN ({", ".join(f"'{e}'" for e in FEEDBACK_EVENTS)}))
 """
 
 
@@ -86,25 +95,25 @@ class Extracted:
     feedback: int
 
 
-def _count(store: Store, sql: str) -> int:
+def _run(store: Store, sql: str) -> int:
+    """Run one statement and return its row count (INSERT's answer; a count(*) query's value)."""
     # fetchall, not fetchone: DuckDB 2 refuses register() while a result is left unfinished.
     return int(store.fetchall(sql)[0][0])
 
 
 def extract(store: Store) -> Extracted:
     """Fill orders, order_items, products and feedback from ``_cx_loaded``; returns row counts."""
-    [wanted] = store.fetchall(
-        f"SELECT count(*) FILTER (WHERE event = '{ORDER_EVENT}'), "
-        f"count(*) FILTER (WHERE event IN ({', '.join(repr(e) for e in FEEDBACK_EVENTS)})) "
-        "FROM _cx_loaded WHERE type = 'track'"
-    )
-    orders, feedback = (int(v) for v in wanted)
-    items = 0
-    if orders:
-        store.execute(_ORDERS)
-        items = _count(store, f"SELECT count(*) FROM ({_ITEMS_SOURCE})")
-        store.execute(_ORDER_ITEMS)
-        store.execute(_PRODUCTS)
-    if feedback:
-        store.execute(_FEEDBACK)
+    store.execute(_ORDER_ROWS)
+    try:
+        orders = _run(store, "SELECT count(*) FROM _cx_orders")
+        items = 0
+        if orders:
+            _run(store, _ORDERS)
+            store.execute(_ITEM_ROWS)
+            items = _run(store, _ORDER_ITEMS)
+            store.execute(_PRODUCTS)
+        feedback = _run(store, _FEEDBACK)
+    finally:
+        store.execute("DROP TABLE IF EXISTS _cx_orders")
+        store.execute("DROP TABLE IF EXISTS _cx_items")
     return Extracted(orders=orders, order_items=items, feedback=feedback)

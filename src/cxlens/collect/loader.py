@@ -20,8 +20,16 @@ import orjson
 import pyarrow as pa
 
 from cxlens.collect.pipeline import LoadReport, load_events_in_transaction
-from cxlens.collect.records import to_arrow
-from cxlens.collect.wal import KIND_EVENTS, KIND_REJECTED, WalPosition, list_segments, read_from, segment_path
+from cxlens.collect.records import from_json_lines, to_arrow
+from cxlens.collect.wal import (
+    KIND_EVENT_LINES,
+    KIND_EVENTS,
+    KIND_REJECTED,
+    WalPosition,
+    list_segments,
+    read_from,
+    segment_path,
+)
 from cxlens.config import Settings
 from cxlens.store import Store
 
@@ -89,25 +97,34 @@ class Loader:
         return done
 
     def _load_one_batch(self, committed: WalPosition) -> LoadReport | None:
-        events: list[dict[str, Any]] = []
+        lines: list[bytes] = []  # KIND_EVENT_LINES payloads, parsed at once by Arrow
+        legacy: list[dict[str, Any]] = []  # KIND_EVENTS records (a WAL written by an older version)
         rejected: list[dict[str, Any]] = []
+        rows = 0
         end: WalPosition | None = None
         for record in read_from(self._wal_dir, self.position, committed):
-            rows = orjson.loads(record.payload)
-            if record.kind == KIND_EVENTS:
-                events.extend(rows)
+            if record.kind == KIND_EVENT_LINES:
+                lines.append(record.payload)
+                rows += record.payload.count(b"\n")
+            elif record.kind == KIND_EVENTS:
+                old = orjson.loads(record.payload)
+                legacy.extend(old)
+                rows += len(old)
             elif record.kind == KIND_REJECTED:
-                rejected.extend(rows)
+                rejected.extend(orjson.loads(record.payload))
             else:
                 log.error("WAL record of unknown kind %d at %s skipped", record.kind, record.end)
             end = record.end
-            if len(events) >= self._settings.loader_batch_rows:
+            if rows >= self._settings.loader_batch_rows:
                 break
         if end is None:
             return None
+        tables = [from_json_lines(b"".join(lines))] if lines else []
+        if legacy:
+            tables.append(to_arrow(legacy))
         with self._store.transaction():
-            report = (load_events_in_transaction(self._store, self._settings, to_arrow(events))
-                      if events else LoadReport())
+            report = (load_events_in_transaction(self._store, self._settings, pa.concat_tables(tables))
+                      if tables else LoadReport())
             if rejected:
                 self._insert_rejected(rejected)
             self._store.execute(

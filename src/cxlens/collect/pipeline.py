@@ -90,14 +90,15 @@ def _first_of_each_id(batch: pa.Table) -> pa.Table:
 
 
 def _not_loaded_before(store: Store, batch: pa.Table) -> pa.Table:
+    """``batch`` without the ids ``message_ids`` holds; records the rest there (ADR 0002)."""
     store.register("_cx_in", batch.select(["message_id"]))
     try:
         seen = [row[0] for row in store.fetchall(
             "SELECT b.message_id FROM message_ids m JOIN _cx_in b ON m.id_hash = md5_number(b.message_id)"
         )]
-        if seen:
+        if seen:  # rare (retries, re-imports): only then is the batch filtered and re-registered
             batch = batch.filter(pc.invert(pc.is_in(batch.column("message_id"), pa.array(seen, pa.string()))))
-        store.register("_cx_in", batch.select(["message_id"]))
+            store.register("_cx_in", batch.select(["message_id"]))
         store.execute("INSERT INTO message_ids SELECT md5_number(message_id) FROM _cx_in")
     finally:
         store.unregister("_cx_in")

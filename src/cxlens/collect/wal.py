@@ -7,8 +7,9 @@ detected, and ``recover`` truncates the segment there. Every start opens a fresh
 segments are only read (by the loader) and deleted once loaded.
 
 Group commit: request handlers ``await append(...)``; one writer thread takes everything pending,
-writes it with one ``write``, calls ``os.fsync`` once, then completes every waiter's asyncio future
-through its loop's ``call_soon_threadsafe``. While the disk is busy with one fsync the next group
+frames it (the CRC is computed there, off the event loop), writes it with one ``write``, calls
+``os.fsync`` once, then completes every waiter's asyncio future through its loop's
+``call_soon_threadsafe``. While the disk is busy with one fsync the next group
 gathers, so the fsync cost is shared by all concurrent requests.
 """
 
@@ -30,8 +31,9 @@ from cxlens.collect.exceptions import WalUnavailableError
 log = logging.getLogger(__name__)
 
 HEADER = struct.Struct("<IIB")
-KIND_EVENTS = 1
-KIND_REJECTED = 2
+KIND_EVENTS = 1  # a JSON array of records: written by earlier versions, still read on replay
+KIND_REJECTED = 2  # a JSON array of rejected_events rows
+KIND_EVENT_LINES = 3  # records as JSON lines (``records.to_json_lines``): one per request
 _SUFFIX = ".wal"
 _LINGER_BYTES = 1 << 20  # a group this large is written without waiting for more
 
@@ -142,7 +144,7 @@ class WalWriter:
         self._segment_bytes = segment_bytes
         self._linger = max_wait_ms / 1000.0
         self._cond = threading.Condition()
-        self._pending: list[tuple[bytes, asyncio.Future, asyncio.AbstractEventLoop]] = []
+        self._pending: list[tuple[int, bytes, asyncio.Future, asyncio.AbstractEventLoop]] = []
         self._pending_bytes = 0
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -169,16 +171,16 @@ class WalWriter:
         """Write one record durably; returns once it is fsync'd (with everyone else's)."""
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
-        data = frame(kind, payload)
         with self._cond:
             if self._stopping:
                 raise WalUnavailableError("the collector is shutting down; retry shortly")
-            self._pending.append((data, fut, loop))
-            self._pending_bytes += len(data)
+            # Framed (CRC'd) by the writer thread, off the event loop.
+            self._pending.append((kind, payload, fut, loop))
+            self._pending_bytes += len(payload)
             self._cond.notify()
         return await fut
 
-    def _take_group(self) -> list[tuple[bytes, asyncio.Future, asyncio.AbstractEventLoop]] | None:
+    def _take_group(self) -> list[tuple[int, bytes, asyncio.Future, asyncio.AbstractEventLoop]] | None:
         with self._cond:
             while not self._pending and not self._stopping:
                 self._cond.wait()
@@ -198,14 +200,14 @@ class WalWriter:
         while (group := self._take_group()) is not None:
             result: WalPosition | BaseException
             try:
-                result = self._write(b"".join(item[0] for item in group))
+                result = self._write(b"".join(frame(kind, payload) for kind, payload, _, _ in group))
             except OSError as exc:
                 log.error("WAL write failed: %s", exc)
                 self._rewind()
                 result = WalUnavailableError(f"the collector cannot write its log ({exc.strerror}); "
                                              "retry later")
             by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = {}
-            for _, fut, loop in group:
+            for _, _, fut, loop in group:
                 by_loop.setdefault(loop, []).append(fut)
             for loop, futures in by_loop.items():
                 if not loop.is_closed():
