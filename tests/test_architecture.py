@@ -28,7 +28,8 @@ ALLOWED: dict[str, set[str]] = {
     "journeys": {"features", "store", "profiles", "privacy"},
     "experiments": {"features", "store", "profiles", "privacy"},
     "decide": {"profiles", "recommend", "segments", "privacy", "store", "features", "identity"},
-    "demo": {"collect", "store", "identity", "profiles", "privacy"},
+    # The demo showcases everything: it loads data, then runs the learning job over it.
+    "demo": {"collect", "store", "identity", "profiles", "privacy", "voc", "learn"},
 }
 LEAVES = {"config", "errors", "jsonutil", "keys"}
 FACES = {"cli", "api", "web"}

@@ -52,6 +52,13 @@ def _check_role(role: str) -> None:
         raise InvalidInputError(f"role must be one of {', '.join(ROLES)}, not {role!r}", field="role")
 
 
+def _check_password(password: str, config: ConsoleConfig) -> None:
+    if len(password) < config.min_password_length:
+        raise InvalidInputError(
+            f"the password must have at least {config.min_password_length} characters", field="password"
+        )
+
+
 def create_user(
     store: Store, email: str, password: str, role: str, config: ConsoleConfig | None = None
 ) -> ConsoleUser:
@@ -61,10 +68,7 @@ def create_user(
     if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
         raise InvalidInputError("enter an e-mail address such as ana@example.com", field="email")
     _check_role(role)
-    if len(password) < config.min_password_length:
-        raise InvalidInputError(
-            f"the password must have at least {config.min_password_length} characters", field="password"
-        )
+    _check_password(password, config)
     if store.scalar("SELECT count(*) FROM console_users WHERE email = ?", [email]):
         raise ConflictError("a console user with this e-mail already exists", field="email")
     user = ConsoleUser(
@@ -93,6 +97,22 @@ def set_role(store: Store, user_id: str, role: str) -> ConsoleUser:
     _check_role(role)
     get_user(store, user_id)
     store.execute("UPDATE console_users SET role = ? WHERE user_id = ?", [role, user_id])
+    return get_user(store, user_id)
+
+
+def find_user(store: Store, email: str) -> ConsoleUser | None:
+    row = store.fetchone(f"SELECT {_USER_COLUMNS} FROM console_users WHERE email = ?", [normalize_email(email)])
+    return ConsoleUser(*row) if row else None
+
+
+def set_password(store: Store, user_id: str, password: str, config: ConsoleConfig | None = None
+                 ) -> ConsoleUser:
+    """Replace a user's password; their open sessions end, so the old password's sessions die too."""
+    _check_password(password, config or ConsoleConfig())
+    get_user(store, user_id)
+    store.execute("UPDATE console_users SET password_hash = ? WHERE user_id = ?",
+                  [hash_password(password), user_id])
+    store.execute("DELETE FROM console_sessions WHERE user_id = ?", [user_id])
     return get_user(store, user_id)
 
 

@@ -1,0 +1,41 @@
+"""The whole demo: build the business, switch on a closed loop, and run every learning stage.
+
+``build_demo`` only loads data; a person trying cxlens wants to see it understood too, so the
+showcase also installs example follow-up rules (detractors, unhappy CSAT, late deliveries) and
+runs :func:`cxlens.learn.run_learning` — CLV, churn, timing, segments, recommendations,
+sentiment and the closed loop — so every console page has something to show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+from cxlens import jsonutil
+from cxlens.config import Settings
+from cxlens.demo.run import DemoProgress, DemoResult, build_demo
+from cxlens.learn import StageResult, run_learning
+from cxlens.store import Store
+from cxlens.voc.loop import save_rules
+from cxlens.voc.loop_rules import parse_rules
+
+
+@dataclass
+class Showcase:
+    demo: DemoResult
+    learning: list[StageResult]
+
+
+def demo_loop_rules() -> list:
+    return parse_rules(jsonutil.loads(resources.files("cxlens.demo").joinpath("loop_rules.json").read_bytes()))
+
+
+def run_showcase(settings: Settings, *, customers: int = 1_000, seed: int = 7,
+                 on_progress: DemoProgress | None = None) -> Showcase:
+    report = on_progress or (lambda step, done: None)
+    demo = build_demo(settings, customers=customers, seed=seed, on_progress=on_progress)
+    with Store(settings.store_path) as store:
+        save_rules(store, demo_loop_rules())
+        stages = run_learning(store, settings, on_stage=lambda name: report(f"learn: {name}", 0.5))
+    report("learn", 1.0)
+    return Showcase(demo=demo, learning=stages)
