@@ -25,6 +25,7 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "serve",
     "demo",
+    "learn",
     "keys",
     "users",
     "events",
