@@ -46,8 +46,8 @@ def test_scores_become_computed_traits(demo_store) -> None:
     result = score_store(store)
     written = write_clv_traits(store, result)
     assert written == 4 * len(result.scores)
-    rows = dict(store.fetchall("SELECT name, count(*) FROM computed_traits WHERE model = 'clv.bgnbd+gammagamma' "
-                               "GROUP BY name"))
+    rows = dict(store.fetchall("SELECT name, count(*) FROM computed_traits "
+                               "WHERE model = 'clv.bgnbd+gammagamma' GROUP BY name"))
     assert rows == {name: len(result.scores) for name in
                     ("p_alive", "expected_purchases_12m", "expected_spend", "clv_12m")}
 

@@ -27,7 +27,8 @@ class Showcase:
 
 
 def demo_loop_rules() -> list:
-    return parse_rules(jsonutil.loads(resources.files("cxlens.demo").joinpath("loop_rules.json").read_bytes()))
+    raw = resources.files("cxlens.demo").joinpath("loop_rules.json").read_bytes()
+    return parse_rules(jsonutil.loads(raw))
 
 
 def run_showcase(settings: Settings, *, customers: int = 1_000, seed: int = 7,

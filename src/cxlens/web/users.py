@@ -101,7 +101,8 @@ def set_role(store: Store, user_id: str, role: str) -> ConsoleUser:
 
 
 def find_user(store: Store, email: str) -> ConsoleUser | None:
-    row = store.fetchone(f"SELECT {_USER_COLUMNS} FROM console_users WHERE email = ?", [normalize_email(email)])
+    row = store.fetchone(f"SELECT {_USER_COLUMNS} FROM console_users WHERE email = ?",
+                         [normalize_email(email)])
     return ConsoleUser(*row) if row else None
 
 

@@ -80,7 +80,8 @@ def write_clv_traits(store: Store, result: StoreClv) -> int:
     """Write each customer's scores as computed traits; returns the number of traits written."""
     frame = result.scores.replace([np.inf, -np.inf], np.nan)
     rows = (
-        {"customer_id": str(customer), "name": name, "value": None if pd.isna(value) else round(float(value), 6),
+        {"customer_id": str(customer), "name": name,
+         "value": None if pd.isna(value) else round(float(value), 6),
          "model": MODEL_NAME, "model_version": result.version}
         for customer, values in frame.iterrows() for name, value in values.items()
     )
