@@ -49,16 +49,20 @@ def run(quick: bool = False) -> str:
             results = {}
             for kind, idents in kinds.items():
                 get_profile(store, settings, idents[0])  # warm
-                times = []
+                wall, cpu = [], []
                 for ident in idents:
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), time.process_time()
                     get_profile(store, settings, ident)
-                    times.append((time.perf_counter() - start) * 1000)
-                results[kind] = (float(np.percentile(times, 50)), float(np.percentile(times, 99)))
+                    cpu.append((time.process_time() - start_cpu) * 1000)
+                    wall.append((time.perf_counter() - start) * 1000)
+                results[kind] = [float(np.percentile(t, q)) for t in (wall, cpu) for q in (50, 99)]
     lines = ["## Profile look-up", "",
              f"`get_profile` on {n:,} profiles (2 identities, 1 trait, channel counts each), 300 random "
-             "look-ups per kind after one warm-up, DuckDB file store.", "",
-             "| by | p50 (ms) | p99 (ms) | p99 / goal (5 ms) |", "|---|---:|---:|---:|"]
-    for kind, (p50, p99) in results.items():
-        lines.append(f"| {kind} | {p50:.2f} | {p99:.2f} | {p99 / GOAL_P99_MS:.2f} |")
+             "look-ups per kind after one warm-up, DuckDB file store. CPU = the process's CPU time per "
+             "look-up (all threads): on this shared machine wall time mostly measures waiting for a core.",
+             "", "| by | p50 (ms) | p99 (ms) | CPU p50 (ms) | CPU p99 (ms) | p99 / goal (5 ms) |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for kind, (p50, p99, cpu50, cpu99) in results.items():
+        lines.append(f"| {kind} | {p50:.2f} | {p99:.2f} | {cpu50:.2f} | {cpu99:.2f} | "
+                     f"{p99 / GOAL_P99_MS:.2f} |")
     return "\n".join(lines)

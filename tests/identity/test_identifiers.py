@@ -81,3 +81,15 @@ def test_sql_reader_agrees_with_the_record_reader(store, settings, rows) -> None
             traits={"email": r["email"], "phone": r["phone"]}, context={"traits": {"email": r["ctx_email"]}}))
     expected = {(i, k, v) for i, rec in enumerate(records) for k, v in record_identifiers(rec, settings)}
     assert _sql_identifiers(store, settings, records) == expected
+
+
+def test_sql_reader_skips_json_without_identifier_keys_but_not_escaped_ones(store, settings) -> None:
+    # The SQL reader parses a JSON column only when a key name appears in its text or the text has
+    # an escape: an escaped key ("\u0065mail" is "email") must still be read.
+    records = [event(1, user_id="u1", traits='{"plan": "pro"}', context='{"ip": "1.2.3.4"}'),
+               event(2, anonymous_id="a2", traits='{"\\u0065mail": "Esc@X.io"}'),
+               event(3, anonymous_id="a3", context='{"externalIds": [{"id": "7", "type": "crm"}], '
+                                                   '"traits": {"email": "c@x.io"}}')]
+    expected = {(i, k, v) for i, rec in enumerate(records) for k, v in record_identifiers(rec, settings)}
+    assert (1, "email", "esc@x.io") in expected
+    assert _sql_identifiers(store, settings, records) == expected

@@ -94,3 +94,10 @@ def test_erase_removes_everything_and_refuses_resent_events(store, settings) -> 
     assert result.dropped_suppressed == 1
     with pytest.raises(NotFoundError, match="no customer is known"):
         export_person(store, settings, "p@x.io", "tester")
+
+
+def test_choices_are_read_even_behind_a_json_escape(store, settings) -> None:
+    # The batch reader skips JSON whose text cannot hold a "consent" key; "\u0063onsent" is one.
+    load(store, settings, [event(1, user_id="u1", context='{"\\u0063onsent": {"marketing": false}}'),
+                           event(2, user_id="u2", context='{"ip": "1.2.3.4"}')])
+    assert store.fetchall("SELECT purpose, granted FROM consent_events") == [("marketing", False)]

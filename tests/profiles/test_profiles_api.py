@@ -77,3 +77,22 @@ def test_http_api(live_server, settings) -> None:
     audit = httpx.get(f"{server.url}/v1/privacy/audit", headers=auth).json()
     assert [a["action"] for a in audit] == ["erase", "export"]
     assert httpx.post(f"{server.url}/v1/privacy/erase", json={}, headers=auth).status_code == 400
+
+
+def test_a_value_held_by_two_kinds_resolves_by_kind(store, settings) -> None:
+    # Look-ups read identities by value alone (the indexed column) and pick the kind in Python.
+    load(store, settings, [event(1, user_id="u1", anonymous_id="x"), event(2, user_id="x", anonymous_id="a9"),
+                           event(3, user_id="u2", anonymous_id="x")])
+    ids = mapping(store)
+    assert get_profile(store, settings, "x")["customer_id"] == ids[("user_id", "x")]
+    assert get_profile(store, settings, "anonymous_id:x")["customer_id"] == ids[("anonymous_id", "x")]
+    assert get_profile(store, settings, "user_id:x")["customer_id"] == ids[("user_id", "x")]
+
+
+def test_traits_in_the_context_reach_the_profile(store, settings) -> None:
+    # unify copies a context into SQL only when it may hold what it reads (traits, ids, consent).
+    load(store, settings, [event(1, user_id="u1", context={"traits": {"plan": "gold"}, "ip": "1.2.3.4"}),
+                           event(2, user_id="u1", context={"ip": "1.2.3.4", "library": {"name": "x"}})])
+    profile = get_profile(store, settings, "u1")
+    assert profile["traits"]["plan"]["value"] == "gold"
+    assert profile["events_by_channel"] == {"web": 2}

@@ -144,19 +144,32 @@ def _sql_str(value: str) -> str:
 
 
 def _sql_clean(expr: str, settings: Settings) -> str:
-    """SQL for ``normalize`` of the simple kinds: trimmed, NULL when blocked or junk."""
+    """SQL for ``normalize`` of the simple kinds: trimmed, NULL when blocked or junk.
+
+    ``expr`` should be a column reference: it is repeated.
+    """
     blocked = ", ".join(_sql_str(v) for v in sorted(_blocked(settings)))
     return (f"CASE WHEN lower(trim({expr})) IN ({blocked}) OR regexp_matches(trim({expr}), "
             f"{_sql_str(_JUNK_SQL)}) THEN NULL ELSE trim({expr}) END")
 
 
-def _sql_raw(src: Source) -> str:
-    if not src.path:
-        return src.column
-    path = "$." + ".".join(f'"{p}"' for p in src.path)
-    # Scalars only: an object or array where an identifier belongs is not one.
-    return (f"CASE WHEN json_type({src.column}, {_sql_str(path)}) IN ('VARCHAR', 'BIGINT', 'UBIGINT', "
-            f"'DOUBLE') THEN json_extract_string({src.column}, {_sql_str(path)}) END")
+def _sql_path(path: tuple[str, ...]) -> str:
+    return "$." + ".".join(f'"{p}"' for p in path)
+
+
+def _sql_scalar(json: str) -> str:
+    """A JSON value as text when it is a scalar (an object or array where an identifier belongs is
+    not one); NULL otherwise."""
+    scalars = "'VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE'"
+    return f"CASE WHEN json_type({json}) IN ({scalars}) THEN {json} ->> '$' END"
+
+
+def sql_may_hold(column: str, keys: set[str]) -> str:
+    """A cheap test that ``column`` (JSON text) may hold one of ``keys``: a key can only be present
+    if its name appears literally, unless the text has a backslash escape. Most events carry a
+    context without any identifier in it, and this skips parsing it at all."""
+    tests = [f"contains({column}, {_sql_str(chr(34) + k + chr(34))})" for k in sorted(keys)]
+    return f"({column} IS NOT NULL AND ({' OR '.join(tests)} OR contains({column}, '\\')))"
 
 
 def identifier_sql(settings: Settings, events: str) -> str:
@@ -164,32 +177,53 @@ def identifier_sql(settings: Settings, events: str) -> str:
 
     ``value`` is normalized for every kind except phone, whose ``raw_phone`` still needs
     ``normalize_phones``. Rows whose value is blocked or invalid are left out.
+
+    Each JSON column is parsed at most once per event (``json_extract`` with a list of paths, and
+    only when the text may hold one of their keys); the raw values are then cleaned in one pass.
+    Written as nested expressions instead, a single e-mail source parsed its column a dozen times.
     """
-    parts = []
+    json_sources = [src for src in sources(settings) if src.path]
+    columns = sorted({src.column for src in json_sources})
+    paths = {c: [_sql_path(src.path) for src in json_sources if src.column == c] for c in columns}
+    paths["context"].append("$.externalIds")
+    keys = {c: {p for src in json_sources if src.column == c for p in src.path[:1]} for c in columns}
+    keys["context"].add("externalIds")
+    listed = {c: ", ".join(map(_sql_str, paths[c])) for c in columns}
+    parsed = ", ".join(
+        f"CASE WHEN {sql_may_hold(c, keys[c])} THEN json_extract({c}, [{listed[c]}]) END AS _j_{c}"
+        for c in columns)
+    raws = []
     for src in sources(settings):
-        raw = _sql_raw(src)
+        label = _sql_str(src.label) if src.label else "NULL"
+        if src.path:
+            raw = _sql_scalar(f"_j_{src.column}[{paths[src.column].index(_sql_path(src.path)) + 1}]")
+        else:
+            raw = src.column
         where = "AND type = 'alias'" if src.column == "previous_id" else ""
-        if src.kind == "phone":
-            parts.append(f"SELECT rid, 'phone' AS kind, NULL AS value, trim({raw}) AS raw_phone "
-                         f"FROM {events} WHERE {raw} IS NOT NULL")
-            continue
-        value = _sql_clean(raw, settings)
-        if src.kind == "email":
-            emails = ", ".join(_sql_str(e) for e in settings.identity.blocked_emails)
-            value = (f"CASE WHEN regexp_matches(lower({value}), {_sql_str(_EMAIL_SQL)}) AND "
-                     f"lower({value}) NOT IN ({emails or 'NULL'}) THEN lower({value}) END")
-        if src.label:
-            value = f"{_sql_str(src.label + ':')} || {value}"
-        parts.append(f"SELECT rid, {_sql_str(src.kind)} AS kind, {value} AS value, NULL AS raw_phone "
-                     f"FROM {events} WHERE {raw} IS NOT NULL {where}")
-    ext_id = _sql_clean("json_extract_string(x, '$.id')", settings)
-    ext_type = _sql_clean("json_extract_string(x, '$.type')", settings)
-    parts.append(
-        f"SELECT rid, 'external_id' AS kind, {ext_type} || ':' || {ext_id} AS value, NULL AS raw_phone "
-        f"FROM (SELECT rid, unnest(json_extract(context, '$.externalIds[*]')) AS x FROM {events} "
-        "WHERE json_type(context, '$.externalIds') = 'ARRAY') "
-        "WHERE json_type(x, '$.id') IN ('VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE') "
-        "AND json_type(x, '$.type') = 'VARCHAR'"
-    )
-    union = "\nUNION ALL ".join(parts)
-    return f"SELECT * FROM ({union}) WHERE value IS NOT NULL OR raw_phone IS NOT NULL"
+        raws.append(f"SELECT rid, {_sql_str(src.kind)} AS kind, {label} AS label, {raw} AS raw "
+                    f"FROM _ids_src WHERE {raw} IS NOT NULL {where}")
+    ext = f"_j_context[{len(paths['context'])}]"
+    ext_id = _sql_scalar("x -> '$.id'")
+    external = (f"SELECT rid, 'external_id' AS kind, {_sql_clean('x_type', settings)} AS label, "
+                f"{_sql_clean('x_id', settings)} AS raw FROM ("
+                f"SELECT rid, {ext_id} AS x_id, "
+                "CASE WHEN json_type(x, '$.type') = 'VARCHAR' THEN x ->> '$.type' END AS x_type "
+                f"FROM (SELECT rid, unnest(json_extract({ext}, '$[*]')) AS x FROM _ids_src "
+                f"WHERE json_type({ext}) = 'ARRAY'))")
+    emails = ", ".join(_sql_str(e) for e in settings.identity.blocked_emails)
+    value = (f"CASE WHEN kind = 'phone' THEN NULL "
+             f"WHEN kind = 'email' THEN CASE WHEN regexp_matches(lower(c), {_sql_str(_EMAIL_SQL)}) "
+             f"AND lower(c) NOT IN ({emails or 'NULL'}) THEN lower(c) END "
+             f"WHEN kind = 'external_id' THEN label || ':' || c ELSE c END")
+    # Every stage is materialized: inlined, DuckDB evaluated the cleaning expression once in the
+    # filter and again in the projection (0.6 s instead of 0.1 s for 300,000 events).
+    return f"""
+        WITH _ids_src AS MATERIALIZED (SELECT rid, type, user_id, anonymous_id, previous_id, {parsed}
+                                       FROM {events}),
+        _ids_raw AS MATERIALIZED ({" UNION ALL ".join(raws)} UNION ALL {external}),
+        _ids_clean AS MATERIALIZED (SELECT rid, kind, label, raw, {_sql_clean("raw", settings)} AS c
+                                    FROM _ids_raw),
+        _ids_value AS MATERIALIZED (SELECT rid, kind, {value} AS value,
+                                           CASE WHEN kind = 'phone' THEN trim(raw) END AS raw_phone
+                                    FROM _ids_clean)
+        SELECT * FROM _ids_value WHERE value IS NOT NULL OR raw_phone IS NOT NULL"""

@@ -4,6 +4,12 @@ Accepted forms: a customer id (``cus_…``, also one merged away: it resolves to
 ``kind:value`` with kind user_id, anonymous_id, email, phone or external_id (``external_id:crm:42``);
 or a bare value — an e-mail address when it has ``@``, a phone number when it starts with ``+``,
 otherwise tried as user_id, then customer id, then anonymous_id.
+
+Every read is an equality on one indexed column, because that is the only predicate for which
+DuckDB uses an ART index (a filter on the composite primary key ``(kind, value)`` or an ``OR`` of
+two columns scans the table: 7–13 ms at 100,000 identities against 0.5 ms by index). Even
+``value = ? AND kind = ?`` was planned as a scan, so identifiers are read by ``value`` alone
+(index ``identities_value``) and the kind is picked in Python (a value rarely has two kinds).
 """
 
 from __future__ import annotations
@@ -17,17 +23,21 @@ MAX_HOPS = 50  # a merge chain longer than this means a cycle: stop rather than 
 FORMS = "a customer id, email:…, user_id:…, anonymous_id:…, phone:…, external_id:TYPE:…, or a bare value"
 
 
-def _by_identifier(store: Store, settings: Settings, kind: str, raw: str) -> str | None:
-    value = normalize(kind, raw, settings)
+def _kinds_of(store: Store, value: str | None) -> dict[str, str]:
+    """Kind → customer id of the identities holding ``value``: one index point read."""
     if value is None:
-        return None
-    return store.scalar("SELECT customer_id FROM identities WHERE kind = ? AND value = ?", [kind, value])
+        return {}
+    return dict(store.fetchall("SELECT kind, customer_id FROM identities WHERE value = ?", [value]))
+
+
+def _by_identifier(store: Store, settings: Settings, kind: str, raw: str) -> str | None:
+    return _kinds_of(store, normalize(kind, raw, settings)).get(kind)
 
 
 def _by_customer_id(store: Store, customer_id: str) -> str | None:
     current = customer_id
     for _ in range(MAX_HOPS):
-        if store.scalar("SELECT count(*) FROM identities WHERE customer_id = ?", [current]):
+        if store.fetchall("SELECT 1 FROM identities WHERE customer_id = ? LIMIT 1", [current]):
             return current
         following = store.scalar("""
             SELECT into_customer_id FROM merges
@@ -37,6 +47,13 @@ def _by_customer_id(store: Store, customer_id: str) -> str | None:
             return None
         current = following
     return None
+
+
+def _by_bare_value(store: Store, settings: Settings, text: str) -> str | None:
+    """A user id, else a customer id, else an anonymous id: both identifier kinds in one read
+    (user ids and anonymous ids share one normal form)."""
+    found = _kinds_of(store, normalize("user_id", text, settings))
+    return found.get("user_id") or _by_customer_id(store, text) or found.get("anonymous_id")
 
 
 def find_customer(store: Store, settings: Settings, identifier: str) -> str:
@@ -54,8 +71,7 @@ def find_customer(store: Store, settings: Settings, identifier: str) -> str:
     elif text.startswith("+"):
         found = _by_identifier(store, settings, "phone", text)
     else:
-        found = (_by_identifier(store, settings, "user_id", text) or _by_customer_id(store, text)
-                 or _by_identifier(store, settings, "anonymous_id", text))
+        found = _by_bare_value(store, settings, text)
     if found is None:
         raise NotFoundError(f"no customer is known by {text!r}; give {FORMS}", identifier=text)
     return found

@@ -69,6 +69,7 @@ def resolve(store: Store, settings: Settings, hasher: Hasher, ids: str, events: 
         FROM _idr_ids i JOIN _idr_anchor n USING (rid)
         WHERE NOT (i.kind = n.id_kind AND i.value = n.id_value)
         GROUP BY ALL""")
+    store.execute("DROP TABLE _idr_ids")  # one row per event and identifier: free it now
     _load_affected(store)
     return _recompute(store, settings, hasher)
 

@@ -2,9 +2,10 @@
 
 Called by ``cxlens.collect.pipeline.load_events`` inside its transaction, after de-duplication and
 before the batch is inserted into ``events`` (so the history already stored is what moves). Every
-step is set-based SQL over the batch registered as an Arrow table; Python runs only per distinct
-phone number, per customer (its keyed id), per cluster that breaks a limit, and per refused event
-that is anonymized.
+step is set-based SQL over the columns of the batch it needs (registered from Arrow); the answer
+is put back on the Arrow batch by row number, so the batch is never copied through DuckDB. Python
+runs only per distinct phone number, per customer (its keyed id), per cluster that breaks a limit,
+and per refused event that is anonymized. Cost and the reasons for this shape: ADR 0003.
 
 Steps: read identifiers → drop events of erased people → read consent choices → resolve
 identities (and move history) → record choices → apply the consent policy to refused people →
@@ -16,12 +17,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
 from cxlens.config import Settings
 from cxlens.errors import InvalidInputError
 from cxlens.identity.history import move_history
-from cxlens.identity.identifiers import identifier_sql, normalize_phones
+from cxlens.identity.identifiers import identifier_sql, normalize_phones, sql_may_hold
 from cxlens.identity.keyed import Hasher
 from cxlens.identity.resolve import resolve
 from cxlens.privacy.anonymize import anonymize_record
@@ -36,6 +38,13 @@ log = logging.getLogger(__name__)
 REQUIRED = ("message_id", "type", "user_id", "anonymous_id", "id_kind", "id_value", "customer_id",
             "channel", "source", "timestamp", "properties", "traits", "context", "previous_id",
             "anonymized")
+
+# The columns of the batch that SQL reads (the rest stays in Arrow).
+_READ = ("message_id", "type", "user_id", "anonymous_id", "previous_id", "channel", "source", "timestamp",
+         "traits", "context")
+
+# The context keys unify reads (identifier sources, consent, traits); other contexts are not copied.
+_CONTEXT_KEYS = {"traits", "externalIds", "consent"}
 
 _TEMP = ("_ux_ev", "_ux_raw", "_ux_ids", "_ux_drop", "_ux_choice", "_ux_refused", "_ux_out",
          "_ux_affected", "_idr_ids", "_idr_anchor", "_idr_bnodes", "_idr_bedges", "_idr_clusters",
@@ -63,9 +72,12 @@ def unify(store: Store, settings: Settings, batch: pa.Table) -> UnifyResult:
         return UnifyResult(batch, 0, 0, 0, 0)
     hasher = Hasher.for_data_dir(settings.data_dir)
     sync_defaults(store, settings)
-    store.register("_ux_in", batch)
+    # Only the columns unify reads go to SQL, with ``rid`` = Arrow row number + 1: the batch itself
+    # (properties and all) is never copied into DuckDB and back; the answer is put on it in Arrow.
+    rid = pa.array(np.arange(1, batch.num_rows + 1, dtype=np.int64))
+    store.register("_ux_in", batch.select(list(_READ)).append_column("rid", rid))
     try:
-        return _unify(store, settings, hasher, batch.schema)
+        return _unify(store, settings, hasher, batch)
     finally:
         store.unregister("_ux_in")
         for name in _TEMP:
@@ -89,11 +101,15 @@ def _identifiers(store: Store, settings: Settings) -> None:
                 WHERE p.e164 IS NOT NULL)""")
     finally:
         store.unregister("_ux_phone")
+    store.execute("DROP TABLE _ux_raw")  # per-event temp tables go as soon as used: peak memory
 
 
-def _unify(store: Store, settings: Settings, hasher: Hasher, schema: pa.Schema) -> UnifyResult:
-    columns = ", ".join(f'"{name}"' for name in schema.names)
-    store.execute("CREATE OR REPLACE TEMP TABLE _ux_ev AS SELECT row_number() OVER () AS rid, * FROM _ux_in")
+def _unify(store: Store, settings: Settings, hasher: Hasher, batch: pa.Table) -> UnifyResult:
+    # A context is kept only when it may hold what unify reads from it (identifiers, consent, traits):
+    # nearly every event has one, and copying and scanning the rest was gigabytes at 10M events.
+    read = ", ".join(f"CASE WHEN {sql_may_hold(c, _CONTEXT_KEYS)} THEN {c} END AS {c}" if c == "context"
+                     else c for c in _READ)
+    store.execute(f"CREATE OR REPLACE TEMP TABLE _ux_ev AS SELECT rid, {read} FROM _ux_in")
     _identifiers(store, settings)
 
     hits = mark_suppressed(store, hasher, "_ux_ids")
@@ -112,30 +128,49 @@ def _unify(store: Store, settings: Settings, hasher: Hasher, schema: pa.Schema) 
         SELECT a.customer_id, a.id_kind, a.id_value, c.purpose, c.granted, e.timestamp,
                coalesce(e.source, e.channel), e.message_id
         FROM _ux_choice c JOIN _ux_ev e USING (rid) JOIN _idr_anchor_customer a USING (rid)""")
+    store.execute("DROP TABLE _ux_choice")
 
     _refused(store, settings)
     store.execute("""
         CREATE OR REPLACE TEMP TABLE _ux_out AS
-        SELECT e.* EXCLUDE (id_kind, id_value, customer_id),
-               a.id_kind, a.id_value, a.customer_id
-        FROM _ux_ev e LEFT JOIN _idr_anchor_customer a USING (rid)
+        SELECT a.customer_id, e.timestamp, e.channel, e.source, e.traits, e.context
+        FROM _ux_ev e JOIN _idr_anchor_customer a USING (rid)
         WHERE rid NOT IN (SELECT rid FROM _ux_refused)""")
     apply_events(store, "_ux_out")
-    kept = store.arrow(f"SELECT {columns} FROM _ux_out ORDER BY rid").cast(schema)
 
-    refused_rows = store.scalar("SELECT count(*) FROM _ux_refused")
+    refused = store.arrow("SELECT rid FROM _ux_refused ORDER BY rid")["rid"].to_numpy() - 1
+    dropped = store.arrow("SELECT rid FROM _ux_drop")["rid"].to_numpy() - 1
+    resolved = _with_customers(batch, store.arrow("SELECT rid, id_kind, id_value, customer_id "
+                                                  "FROM _idr_anchor_customer"))
+    keep = np.ones(batch.num_rows, dtype=bool)
+    keep[refused] = False
+    keep[dropped] = False
+    kept = resolved if keep.all() else resolved.filter(pa.array(keep))
+
     anonymized = 0
-    if refused_rows and settings.consent_policy == "anonymize":
-        rows = store.arrow(f"""SELECT {columns} FROM _ux_ev
-                               WHERE rid IN (SELECT rid FROM _ux_refused) ORDER BY rid""").to_pylist()
-        anonymous = pa.Table.from_pylist([anonymize_record(r) for r in rows], schema=schema)
+    if len(refused) and settings.consent_policy == "anonymize":
+        rows = batch.take(pa.array(refused)).to_pylist()
+        anonymous = pa.Table.from_pylist([anonymize_record(r) for r in rows], schema=batch.schema)
         kept = pa.concat_tables([kept, anonymous])
         anonymized = len(rows)
     log.debug("unify: %d kept, %d suppressed, %d refused, %d merges", kept.num_rows, suppressed,
-              refused_rows, resolution.merges)
+              len(refused), resolution.merges)
     return UnifyResult(batch=kept, dropped_suppressed=suppressed,
-                       dropped_refused=refused_rows - anonymized, anonymized=anonymized,
+                       dropped_refused=len(refused) - anonymized, anonymized=anonymized,
                        merges=resolution.merges)
+
+
+def _with_customers(batch: pa.Table, anchors: pa.Table) -> pa.Table:
+    """``batch`` with ``id_kind``, ``id_value``, ``customer_id`` from ``anchors`` (rid, ...) by row;
+    NULL for events without an identifier."""
+    position = np.full(batch.num_rows, -1, dtype=np.int64)
+    position[anchors["rid"].to_numpy() - 1] = np.arange(anchors.num_rows)
+    take = pa.array(position, mask=position < 0)
+    for name in ("id_kind", "id_value", "customer_id"):
+        index = batch.schema.get_field_index(name)
+        column = anchors[name].take(take).cast(batch.schema.field(name).type)
+        batch = batch.set_column(index, batch.schema.field(name), column)
+    return batch
 
 
 def _move(store: Store) -> None:

@@ -10,6 +10,9 @@ CREATE TABLE IF NOT EXISTS identities (
                                                   -- hold: ambiguous (a kiosk), so it links nothing
     PRIMARY KEY (kind, value)
 );
+-- Look-ups by identifier use this single-column index: DuckDB uses an ART index only for an
+-- equality on its one column, never for the composite primary key (docs/adr/0003).
+CREATE INDEX IF NOT EXISTS identities_value ON identities (value);
 CREATE INDEX IF NOT EXISTS identities_customer ON identities (customer_id);
 CREATE INDEX IF NOT EXISTS identities_cluster ON identities (cluster_id);
 
