@@ -69,6 +69,19 @@ def test_gate_screens_refused_and_suppressed_people(store, settings) -> None:
     assert kept["m7"]["user_id"] == "u4"
 
 
+def test_an_open_gate_passes_records_untouched_yet_learns_a_refusal_at_once(store, settings) -> None:
+    gate = ConsentGate(store, settings)
+    gate.refresh()  # nobody refused or suppressed, analytics granted by default: the fast path
+    plain = event(1, user_id="u1", properties={"email": "x@y.io"})
+    result = gate.screen([plain, event(2, user_id="u2", context='{"\\u0063onsent": {"analytics": false}}'),
+                          event(3, user_id="u2"), event(4, user_id="u5")])
+    kept = {r["message_id"]: r for r in result.kept}
+    assert kept["m1"] is plain  # not copied, not parsed
+    assert kept["m2"]["type"] == "identify" and result.reduced == 1  # the escaped refusal was read
+    assert kept["m3"]["user_id"] is None and kept["m3"]["anonymized"]  # and protects the next event
+    assert kept["m4"]["user_id"] == "u5"
+
+
 def test_erase_removes_everything_and_refuses_resent_events(store, settings) -> None:
     load(store, settings, [event(1, anonymous_id="a1")])
     load(store, settings, [event(2, type="identify", user_id="u1", anonymous_id="a1",

@@ -72,9 +72,18 @@ class ConsentGate:
             return True
         return not self._default and not ids & self._granted
 
+    def _open(self) -> bool:
+        """Nobody is refused or suppressed and analytics is granted by default: every record
+        without a consent choice of its own passes unchanged, so it need not be looked at."""
+        return self._default and not self._refused and not self._suppressed
+
     def screen(self, records: list[dict]) -> ScreenResult:
         result = ScreenResult()
+        open_gate = self._open()
         for record in records:
+            if open_gate and not _may_carry_choice(record):
+                result.kept.append(record)
+                continue
             ids = record_identifiers(record, self._settings)
             if any(self._hasher.identifier(k, v) in self._suppressed for k, v in ids):
                 result.dropped += 1
@@ -82,6 +91,7 @@ class ConsentGate:
             choices = record_choices(record)
             if "analytics" in choices:
                 self._learn(ids, choices["analytics"])
+                open_gate = self._open()
             if not self._is_refused(ids):
                 result.kept.append(record)
             elif choices:
@@ -101,6 +111,18 @@ class ConsentGate:
         else:
             self._refused |= ids
             self._granted -= ids
+
+
+def _may_carry_choice(record: Mapping[str, Any]) -> bool:
+    """Cheap pre-check: a consent choice lives under ``consent`` in context or traits."""
+    for column in ("context", "traits"):
+        value = record.get(column)
+        if isinstance(value, Mapping):
+            if "consent" in value:
+                return True
+        elif isinstance(value, str) and ("consent" in value or "\\u" in value):  # a key may be escaped
+            return True
+    return False
 
 
 def _reduce_to_choice(record: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
