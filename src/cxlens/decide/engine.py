@@ -42,7 +42,8 @@ from cxlens.store import Store
 
 log = logging.getLogger(__name__)
 
-CANDIDATES = 300
+CANDIDATES = 300  # at most what the serving index holds per person (``recommend.serving.CANDIDATES``)
+CONTEXT_EXTRA = 50  # items that go with the page or cart, added to the person's candidates
 CACHE_SIZE = 100_000
 REORDER_DUE = (0.8, 2.0)  # due-ness at which an already-bought item is offered again
 
@@ -69,7 +70,6 @@ class DecisionEngine:
         self.state.refresh()
         self.ledger = FatigueLedger.from_store(store, datetime.now(UTC))
         self.journal = Journal(store)
-        self._cache: OrderedDict[tuple[str | None, bool, str | None], Candidates] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._recent: OrderedDict[str, tuple[np.ndarray | None, str | None, set[str]]] = OrderedDict()
         self._ids: OrderedDict[str, str | None] = OrderedDict()
@@ -122,20 +122,6 @@ class DecisionEngine:
                 self._ids.popitem(last=False)
         return found
 
-    def _candidates(self, customer: str | None, personalized: bool, segment: str | None) -> Candidates:
-        key = (customer if personalized else None, personalized, None if personalized else segment)
-        with self._cache_lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
-        found = self.recommend.candidates(customer, CANDIDATES, personalized=personalized, segment=segment)
-        with self._cache_lock:
-            self._cache[key] = found
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return found
-
     # -- the decision -------------------------------------------------------------------------------
     def decide(self, request: DecideRequest, now: datetime | None = None) -> dict[str, Any]:
         """Answer one request (see the module docstring for the order of steps)."""
@@ -172,10 +158,10 @@ class DecisionEngine:
                 return self._finish(base, "suppressed", [], fired, request, now, None, None, [])
 
         segment = ctx.location or facts.city
-        cands = self._candidates(customer, personalized, segment)
+        cands = self.recommend.candidates(customer, CANDIDATES, personalized=personalized, segment=segment)
         items, scores, reasons = self._score(cands, request, fired)
         chosen = self._rank(items, scores, request, fired)
-        shown = [self._item(i, reasons, cands) for i in chosen]
+        shown = self._items(chosen, reasons, cands)
 
         offer, x = self._offer(customer, cands, request, facts, now, fired)
         fatigue = self._fatigue_share(customer, placement.channel, now) if placement.outbound else 0.0
@@ -207,32 +193,33 @@ class DecisionEngine:
 
     def _score(self, cands: Candidates, request: DecideRequest,
                fired: list[str]) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
-        """Candidate items and scores after context and eligibility; reasons set by this step."""
+        """Candidate items and scores after context and eligibility; reasons set by this step.
+        O(candidates): the lists are precomputed (``recommend.serving``)."""
         ctx = request.context
-        items, scores = cands.items.copy(), cands.scores.copy()
+        items, scores = cands.items, cands.scores.copy()
         reasons: dict[int, str] = {}
         context_ids = ([ctx.product_id] if ctx.product_id else []) + list(ctx.cart)
         context_items = [i for i in (self.recommend.item_index(p) for p in context_ids) if i is not None]
         if len(context_items) < len(context_ids):
             fired.append("context:unknown_product_ignored")
-        if context_items and PLACEMENTS[request.placement].context_item:
-            with_context = self.recommend.context_scores(context_items)
-            extra = np.setdiff1d(np.argsort(-with_context)[:50], items)
+        goes = self.recommend.goes_with(context_items) if PLACEMENTS[request.placement].context_item else {}
+        if goes:
+            best = np.array(sorted(goes, key=goes.__getitem__, reverse=True)[:CONTEXT_EXTRA], np.int64)
+            extra = best[~np.isin(best, items)]
             items = np.concatenate([items, extra])
             scores = np.concatenate([scores, np.full(len(extra), scores.min() if len(scores) else 0.0)])
             spread = scores.std() or 1.0
-            boost = with_context[items] / (with_context.max() or 1.0)
+            boost = np.array([goes.get(i, 0.0) for i in items.tolist()]) / max(goes.values())
             scores = scores + 2 * spread * boost
             names = ", ".join(self.recommend.catalogue.name(i) for i in context_items[:2])
-            for item in items[boost > 0.2]:
-                reasons[int(item)] = f"often bought together with {names}"
+            for item in items[boost > 0.2].tolist():
+                reasons[item] = f"often bought together with {names}"
             fired.append("context:bought_together")
-        drop = self.unavailable[items].copy()
+        drop = self.unavailable[items]
         if drop.any():
             fired.append("eligibility:out_of_stock")
         drop |= np.isin(items, context_items)
-        history = cands.history
-        bought = history.indices[history.data >= 1]
+        bought = cands.seen[cands.weights >= 1]
         if len(bought):
             due = self._due(cands, reasons)
             already = np.isin(items, bought) & ~np.isin(items, due)
@@ -255,29 +242,34 @@ class DecisionEngine:
 
     def _rank(self, items: np.ndarray, scores: np.ndarray, request: DecideRequest,
               fired: list[str]) -> list[int]:
-        full = np.full(self.recommend.catalogue.n_items, -np.inf)
-        full[items] = scores
-        pins = apply_rules(full, self.rules, request.placement, fired)
+        pins = apply_rules(items, scores, self.rules, request.placement, fired)
+        pinned = np.array([i for _, i in pins if not self.unavailable[i]], np.int64)
         pins = [(p, i) for p, i in pins if not self.unavailable[i]]
-        for _, item in pins:
-            if not np.isfinite(full[item]):
-                full[item] = 0.0
-        return rank(full, request.k, self.recommend.catalogue.categories, self.max_per_category, pins, fired)
+        if len(pinned):  # a pin shows its item even when it was not a candidate
+            missing = pinned[~np.isin(pinned, items)]
+            items = np.concatenate([items, missing])
+            scores = np.concatenate([scores, np.zeros(len(missing))])
+            scores[np.isin(items, pinned) & ~np.isfinite(scores)] = 0.0
+        categories = self.recommend.catalogue.categories
+        return rank(items, scores, request.k, categories, self.max_per_category, pins, fired)
 
-    def _item(self, item: int, reasons: dict[int, str], cands: Candidates) -> dict[str, Any]:
-        rec = self.recommend
-        where = np.flatnonzero(cands.items == item)
-        leading = str(cands.leading[where[0]]) if len(where) else "popularity"
-        reason = reasons.get(item) or (rec.reason(cands, item, leading) if len(where) else "featured")
-        cat = rec.catalogue
-        return {"kind": "product", "item_id": str(cat.item_ids[item]), "name": cat.name(item),
-                "category": str(cat.categories[item]), "reason": reason}
+    def _items(self, chosen: list[int], reasons: dict[int, str], cands: Candidates) -> list[dict[str, Any]]:
+        """The shown items with their reasons: formatted for these k items only."""
+        rec, cat = self.recommend, self.recommend.catalogue
+        position = {item: n for n, item in enumerate(cands.items.tolist())}
+        out = []
+        for item in chosen:
+            at = position.get(item)
+            reason = reasons.get(item) or (rec.reason(cands, at) if at is not None else "featured")
+            out.append({"kind": "product", "item_id": str(cat.item_ids[item]), "name": cat.name(item),
+                        "category": str(cat.categories[item]), "reason": reason})
+        return out
 
     def _offer(self, customer: str | None, cands: Candidates, request: DecideRequest, facts: Any,
                now: datetime, fired: list[str]) -> tuple[tuple[str, float] | None, np.ndarray | None]:
         if self.bandit is None:
             return None, None
-        bought_categories = {str(self.recommend.catalogue.categories[i]) for i in cands.history.indices}
+        bought_categories = {str(c) for c in self.recommend.catalogue.categories[cands.seen].tolist()}
         eligible = [o for o, offer in self.offers.items()
                     if offer.eligible(request.placement, bought_categories)]
         if not eligible:

@@ -22,7 +22,8 @@ class BusinessRule:
     target: str
     strength: float
     placements: tuple[str, ...] | None
-    mask: np.ndarray  # items the rule targets
+    mask: np.ndarray  # per catalogue item: does the rule target it
+    targets: np.ndarray  # the targeted items' indices
 
     def applies(self, placement: str) -> bool:
         return self.placements is None or placement in self.placements
@@ -58,8 +59,9 @@ def load_rules(store: Store, catalogue: Catalogue) -> list[BusinessRule]:
                                     "target_kind "
                                     "item or category", field="decide_rules", rule_id=rule_id)
         values = catalogue.item_ids if kind == "item" else catalogue.categories
+        mask = np.asarray(values == target, bool)
         rules.append(BusinessRule(rule_id, action, kind, target, float(strength), _placements(placements),
-                                  mask=np.asarray(values == target, bool)))
+                                  mask=mask, targets=np.flatnonzero(mask)))
     return rules
 
 
@@ -78,48 +80,51 @@ def out_of_stock(catalogue: Catalogue) -> np.ndarray:
     return flags
 
 
-def apply_rules(scores: np.ndarray, rules: list[BusinessRule], placement: str,
+def apply_rules(items: np.ndarray, scores: np.ndarray, rules: list[BusinessRule], placement: str,
                 fired: list[str]) -> list[tuple[int, int]]:
-    """Boost, bury and exclude in place on a 1-d score vector; returns pins as (position, item)."""
+    """Boost, bury and exclude in place on the candidates' scores (O(candidates) per rule, whatever
+    the catalogue's size); returns pins as (position, item). A rule fires when it applies here and
+    targets anything in the catalogue."""
     finite = scores[np.isfinite(scores)]
     spread = float(finite.std()) if len(finite) > 1 and finite.std() > 0 else 1.0
     pins = []
     for rule in rules:
-        if not rule.applies(placement) or not rule.mask.any():
+        if not rule.applies(placement) or not len(rule.targets):
             continue
+        hit = rule.mask[items]
         if rule.action == "exclude":
-            scores[rule.mask] = -np.inf
+            scores[hit] = -np.inf
         elif rule.action == "boost":
-            scores[rule.mask] += rule.strength * spread
+            scores[hit] += rule.strength * spread
         elif rule.action == "bury":
-            scores[rule.mask] -= rule.strength * spread
+            scores[hit] -= rule.strength * spread
         else:
-            pins.extend((max(int(rule.strength), 1), int(i)) for i in np.flatnonzero(rule.mask))
+            pins.extend((max(int(rule.strength), 1), int(i)) for i in rule.targets)
         fired.append(f"{rule.action}:{rule.rule_id}")
     return pins
 
 
-def rank(scores: np.ndarray, k: int, categories: np.ndarray, max_per_category: int | None,
+def rank(items: np.ndarray, scores: np.ndarray, k: int, categories: np.ndarray, max_per_category: int | None,
          pins: list[tuple[int, int]], fired: list[str]) -> list[int]:
-    """The best ``k`` eligible items, at most ``max_per_category`` of a category, pins at their place."""
-    pinned = [i for _, i in sorted(pins) if np.isfinite(scores[i])]
-    pool = min(len(scores), k * 8 + len(pinned))
-    order = np.argpartition(-scores, pool - 1)[:pool] if pool < len(scores) else np.arange(len(scores))
-    order = order[np.argsort(-scores[order], kind="stable")]
+    """The best ``k`` eligible candidates, at most ``max_per_category`` of a category, pins at their
+    place. ``items`` must contain every pinned item (with a finite score unless it is excluded)."""
+    finite = dict(zip(items.tolist(), np.isfinite(scores).tolist(), strict=True))
+    pinned = [i for _, i in sorted(pins) if finite.get(i, False)]
+    by_score = np.argsort(-scores, kind="stable")
     chosen: list[int] = []
     per_category: dict[str, int] = {}
     capped = False
-    for item in order:
+    for item, ok in zip(items[by_score].tolist(), np.isfinite(scores[by_score]).tolist(), strict=True):
         if len(chosen) >= k:
             break
-        if not np.isfinite(scores[item]) or item in pinned:
+        if not ok or item in pinned:
             continue
         category = str(categories[item])
         if max_per_category is not None and category and per_category.get(category, 0) >= max_per_category:
             capped = True
             continue
         per_category[category] = per_category.get(category, 0) + 1
-        chosen.append(int(item))
+        chosen.append(item)
     if capped:
         fired.append(f"diversity:max_{max_per_category}_per_category")
     for position, item in sorted((p, i) for p, i in pins if i in pinned):

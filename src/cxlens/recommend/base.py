@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from cxlens.errors import ModelNotFittedError
-from cxlens.recommend.data import Catalogue, Interactions
+from cxlens.recommend.data import Interactions
 
 
 class Recommender(ABC):
@@ -38,9 +38,27 @@ class Recommender(ABC):
     def score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         """Scores (len(users) × n_items), higher is better; ``users`` are training indices or -1."""
 
-    @abstractmethod
+    binary_history = False  # True: purchases and views count alike when choosing the history item to name
+
     def explain(self, user: int, history: sp.csr_matrix, item: int) -> str:
-        """Why ``item`` suits this user, in words a customer could read."""
+        """Why ``item`` suits this user, in words a customer could read: by default the history item
+        that speaks for it most (``related``); models with other reasons override this."""
+        anchor = anchors(self, history.indices, history.data, np.array([item]))[0]
+        return anchored_reason(self, anchor, item)
+
+    def related(self, seen: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """How strongly each history item in ``seen`` speaks for each of ``targets``
+        (``len(seen) × len(targets)``, 0 = not at all). One call serves a request's explanation and a
+        whole candidate list at training time (``recommend.serving``)."""
+        raise NotImplementedError(f"{type(self).__name__} explains without a history item")
+
+    def anchored(self, verb: str, name: str) -> str:
+        """The reason naming the history item ``name`` that the person ``verb`` (bought or viewed)."""
+        return f"because you {verb} {name}"
+
+    def unanchored(self, item: int) -> str:
+        """The reason when no history item speaks for ``item``."""
+        return "picked for you from what people like you buy"
 
     def check_fitted(self) -> None:
         if not hasattr(self, "n_items_"):
@@ -70,25 +88,26 @@ def top_k(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None) -> n
     return np.where(np.isfinite(np.take_along_axis(scores, best, axis=1)), best, -1)
 
 
-def on_history(history: sp.csr_matrix, n_items: int, similarity: np.ndarray) -> np.ndarray:
-    """A full-length similarity vector filled only at the history's items (cheap at any catalogue size)."""
-    out = np.zeros(n_items)
-    out[history.indices] = np.asarray(similarity, dtype=float).ravel()
-    return out
+def anchors(model: Recommender, seen: np.ndarray, weights: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Per target, the history item contributing most to it, encoded in one int so millions of
+    candidates stay compact: ``i >= 0`` bought item ``i``, ``-(i + 2)`` viewed item ``i``, ``-1`` none.
 
-
-def because(catalogue: Catalogue, history: sp.csr_matrix, similarity_to_item: np.ndarray) -> str | None:
-    """"because you bought X": X is the history item (one row) that contributes most to a candidate.
-
-    ``similarity_to_item`` holds every item's similarity to the candidate; a weight of at least 1 is
-    a purchase, less a view (see ``data.VIEW_WEIGHT``).
+    A weight of at least 1 is a purchase, less a view (see ``data.VIEW_WEIGHT``).
     """
-    items = history.indices
-    if len(items) == 0:
-        return None
-    contributions = np.asarray(similarity_to_item, dtype=float)[items] * history.data
-    best = int(np.argmax(contributions))
-    if contributions[best] <= 0:
-        return None
-    verb = "bought" if history.data[best] >= 1 else "viewed"
-    return f"because you {verb} {catalogue.name(int(items[best]))}"
+    if len(seen) == 0 or len(targets) == 0:
+        return np.full(len(targets), -1, np.int64)
+    weights = np.asarray(weights, dtype=float)
+    scale = np.ones(len(seen)) if model.binary_history else weights
+    contributions = np.asarray(model.related(seen, targets), dtype=float) * scale[:, None]
+    best = contributions.argmax(axis=0)
+    strong = contributions[best, np.arange(len(targets))] > 0
+    coded = np.where(weights[best] >= 1, seen[best], -seen[best] - 2)
+    return np.where(strong, coded, -1).astype(np.int64)
+
+
+def anchored_reason(model: Recommender, anchor: int, item: int) -> str:
+    """The sentence for one ``anchors`` code."""
+    if anchor == -1:
+        return model.unanchored(item)
+    verb = "bought" if anchor >= 0 else "viewed"
+    return model.anchored(verb, model.catalogue_.name(int(anchor if anchor >= 0 else -anchor - 2)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from cxlens.recommend.base import Recommender, because, on_history
+from cxlens.recommend.base import Recommender
 from cxlens.recommend.data import Catalogue, Interactions
 
 _DAY = 86_400.0
@@ -73,13 +73,14 @@ class ContentBased(Recommender):
         profile = history @ self.features_
         return np.asarray((profile @ self.features_.T).todense())
 
-    def explain(self, user: int, history: sp.csr_matrix, item: int) -> str:
-        similarity = on_history(history, self.n_items_,
-                                (self.features_[history.indices] @ self.features_[item].T).toarray())
-        reason = because(self.catalogue_, history, similarity)
+    def related(self, seen: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        return (self.features_[seen] @ self.features_[targets].T).toarray()
+
+    def anchored(self, verb: str, name: str) -> str:
+        return f"similar to what you {verb} {name}"
+
+    def unanchored(self, item: int) -> str:
         category = self.catalogue_.categories[item]
-        if reason:
-            return reason.replace("because you", "similar to what you", 1)
         return f"new in {category}" if category else "new in the shop"
 
 
@@ -158,11 +159,15 @@ class Replenishment(Recommender):
         if user < 0:
             return []
         now = self.now_ if now_days is None else now_days
-        last = self.last_.getrow(user)
-        interval = self.interval_.getrow(user).toarray().ravel()
+        # plain slices of the CSR arrays: ``getrow`` builds a matrix and costs ~100 µs per decision
+        start, end = self.last_.indptr[user], self.last_.indptr[user + 1]
+        items, last = self.last_.indices[start:end], self.last_.data[start:end]
+        start, end = self.interval_.indptr[user], self.interval_.indptr[user + 1]
+        intervals = self.interval_.indices[start:end].tolist(), self.interval_.data[start:end].tolist()
+        personal = dict(zip(*intervals, strict=True))
         out = []
-        for item, when in zip(last.indices, last.data, strict=True):
-            gap = interval[item] or self.item_interval_[item]
+        for item, when in zip(items.tolist(), last.tolist(), strict=True):
+            gap = personal.get(item) or self.item_interval_[item]
             if np.isfinite(gap) and gap > 0:
                 out.append((int(item), float(gap), float((now - when) / gap)))
         return out

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from cxlens.errors import InvalidInputError
-from cxlens.recommend.base import Recommender, because, binarize, on_history
+from cxlens.recommend.base import Recommender, binarize
 from cxlens.recommend.data import Interactions
 
 log = logging.getLogger(__name__)
@@ -102,12 +102,10 @@ class ALS(Recommender):
     def score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         return self.user_vectors(users, history) @ self.item_factors_.T
 
-    def explain(self, user: int, history: sp.csr_matrix, item: int) -> str:
-        seen = self.item_factors_[history.indices]
-        target = self.item_factors_[item]
-        cosine = seen @ target / (np.linalg.norm(seen, axis=1) * np.linalg.norm(target) + 1e-9)
-        return because(self.catalogue_, history, on_history(history, self.n_items_, cosine)) or \
-            "picked for you from what people like you buy"
+    def related(self, seen: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Cosine of item factors: the history item closest to the candidate in factor space."""
+        a, b = self.item_factors_[seen], self.item_factors_[targets]
+        return (a @ b.T) / (np.linalg.norm(a, axis=1)[:, None] * np.linalg.norm(b, axis=1)[None, :] + 1e-9)
 
 
 class EASE(Recommender):
@@ -155,6 +153,7 @@ class EASE(Recommender):
         self.check_fitted()
         return np.asarray(binarize(history) @ self.weights_)
 
-    def explain(self, user: int, history: sp.csr_matrix, item: int) -> str:
-        return because(self.catalogue_, binarize(history), self.weights_[:, item]) or \
-            "picked for you from what people like you buy"
+    binary_history = True  # EASE scores the binarized history
+
+    def related(self, seen: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        return self.weights_[np.ix_(seen, targets)]

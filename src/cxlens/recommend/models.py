@@ -22,10 +22,11 @@ from cxlens.recommend.factor import ALS, EASE
 from cxlens.recommend.hybrid import Hybrid
 from cxlens.recommend.neighbors import AssociationRules, ItemKNN
 from cxlens.recommend.popularity import Popularity
+from cxlens.recommend.serving import ServingIndex, build_index
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the pickled layout changes; older bundles are then refused, not misread
+FORMAT = 2  # bump when the pickled layout changes; older bundles are then refused, not misread
 MODELS_DIR = "models/recommend"
 
 
@@ -60,13 +61,15 @@ def fit_all(data: Interactions, random_state: int = 0) -> dict[str, Recommender]
 
 @dataclass
 class ModelBundle:
-    """Fitted models plus what serving needs: the people's histories and index maps, and a version."""
+    """Fitted models plus what serving needs: the people's histories and index maps, precomputed
+    candidates, and a version."""
 
     models: dict[str, Recommender]
     user_ids: np.ndarray
     history: sp.csr_matrix
     version: str
     trained_at: datetime
+    serving: ServingIndex
     stats: dict[str, Any] = field(default_factory=dict)
     user_index: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -92,8 +95,10 @@ def train_bundle(data: Interactions, random_state: int = 0) -> ModelBundle:
     models = fit_all(data, random_state)
     digest = hashlib.sha256(f"{len(data)}:{data.times.sum() if len(data) else 0}".encode()).hexdigest()[:8]
     now = datetime.now(UTC)
-    return ModelBundle(models=models, user_ids=data.user_ids, history=data.matrix(),
+    history = data.matrix()
+    return ModelBundle(models=models, user_ids=data.user_ids, history=history,
                        version=f"{now:%Y%m%dT%H%M%S}-{digest}", trained_at=now,
+                       serving=build_index(models, history),
                        stats={"users": int(data.n_users), "items": int(data.n_items),
                               "interactions": len(data)})
 

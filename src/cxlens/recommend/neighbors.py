@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from cxlens.errors import InvalidInputError
-from cxlens.recommend.base import Recommender, because, binarize, on_history
+from cxlens.recommend.base import Recommender, binarize
 from cxlens.recommend.data import Interactions
 
 
@@ -84,9 +84,11 @@ class ItemKNN(Recommender):
         order = np.argsort(-row.data)[:k]
         return [(int(row.indices[o]), float(row.data[o])) for o in order]
 
-    def explain(self, user: int, history: sp.csr_matrix, item: int) -> str:
-        column = on_history(history, self.n_items_, self.similarity_[history.indices][:, [item]].toarray())
-        return because(self.catalogue_, history, column) or "similar to items others chose"
+    def related(self, seen: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        return self.similarity_[seen][:, targets].toarray()
+
+    def unanchored(self, item: int) -> str:
+        return "similar to items others chose"
 
 
 class AssociationRules(Recommender):
@@ -164,10 +166,13 @@ class AssociationRules(Recommender):
         self.check_fitted()
         return np.asarray((binarize(history) @ self.confidence_).todense())
 
-    def explain(self, user: int, history: sp.csr_matrix, item: int) -> str:
-        column = on_history(history, self.n_items_, self.confidence_[history.indices][:, [item]].toarray())
-        items = history.indices
-        if len(items) and column[items].max() > 0:
-            best = int(items[np.argmax(column[items])])
-            return f"often bought together with {self.catalogue_.name(best)}"
+    binary_history = True  # a rule's confidence names the strongest antecedent, however it was seen
+
+    def related(self, seen: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        return self.confidence_[seen][:, targets].toarray()
+
+    def anchored(self, verb: str, name: str) -> str:
+        return f"often bought together with {name}"
+
+    def unanchored(self, item: int) -> str:
         return "often bought together"

@@ -64,6 +64,8 @@ class Popularity(Recommender):
                 if group:
                     rows = np.flatnonzero(data.groups == group)
                     self.segment_counts_[str(group)] = np.asarray(m[rows].sum(axis=0)).ravel()
+        self.total_ = max(float(self.counts_.sum()), 1e-12)
+        self.segment_totals_ = {group: float(c.sum()) for group, c in self.segment_counts_.items()}
 
     def segment_of(self, user: int) -> str | None:
         if user < 0 or self.user_segments_ is None:
@@ -71,16 +73,17 @@ class Popularity(Recommender):
         group = str(self.user_segments_[user])
         return group if group in self.segment_counts_ else None
 
-    def score_segment(self, segment: str | None) -> np.ndarray:
-        """Global popularity, or a segment's counts shrunk towards it (shares, comparable across sizes)."""
+    def score_segment(self, segment: str | None, items: np.ndarray | None = None) -> np.ndarray:
+        """Global popularity, or a segment's counts shrunk towards it (shares, comparable across sizes);
+        ``items`` limits the answer to those (O(len(items)): explanations on the decision path)."""
         self.check_fitted()
-        total = max(self.counts_.sum(), 1e-12)
-        share = self.counts_ / total
+        pick = slice(None) if items is None else items
+        share = self.counts_[pick] / self.total_
         counts = self.segment_counts_.get(segment) if segment else None
         if counts is None:
             return share
-        n = counts.sum()
-        return (counts + self.segment_shrinkage * share) / (n + self.segment_shrinkage)
+        return (counts[pick] + self.segment_shrinkage * share) / (self.segment_totals_[segment] +
+                                                                  self.segment_shrinkage)
 
     def score(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
         self.check_fitted()
@@ -90,7 +93,7 @@ class Popularity(Recommender):
     def explain(self, user: int, history: sp.csr_matrix, item: int) -> str:
         segment = self.segment_of(user)
         if segment is not None:
-            local = self.score_segment(segment)[item]
-            if local > 1.2 * self.score_segment(None)[item]:
+            one = np.array([item])
+            if self.score_segment(segment, one)[0] > 1.2 * self.score_segment(None, one)[0]:
                 return f"popular in {segment}"
         return "popular with customers right now"

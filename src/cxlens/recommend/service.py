@@ -16,11 +16,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from cxlens.errors import InvalidInputError
-from cxlens.recommend.base import top_k
+from cxlens.recommend.base import anchored_reason, top_k
 from cxlens.recommend.data import load_interactions
 from cxlens.recommend.evaluate import evaluate
 from cxlens.recommend.hybrid import Hybrid
 from cxlens.recommend.models import ModelBundle, build_models, load_bundle, save_bundle, train_bundle
+from cxlens.recommend.serving import CANDIDATES, combine_context
 from cxlens.recommend.synthetic import latent_interactions
 from cxlens.store import Store
 
@@ -82,22 +83,29 @@ def evaluation_report(store: Store | None, k: int = 10, synthetic_users: int = 5
 class Candidates:
     """A person's best items before eligibility and rules, and what explains them."""
 
-    items: np.ndarray
+    items: np.ndarray  # catalogue indices, best first
     scores: np.ndarray
-    leading: np.ndarray  # per item, the model whose reason to give
+    leading: np.ndarray  # per item, the index in ``names`` of the model whose reason to give
+    anchors: np.ndarray  # per item, the history item behind that reason (``base.anchors`` code)
+    names: tuple[str, ...]
     user: int
-    history: sp.csr_matrix
+    seen: np.ndarray  # the person's history items
+    weights: np.ndarray  # their weights (>= 1 a purchase)
     model: str
     segment: str | None = None
 
 
 class Recommend:
-    """Answers "what for this person?" from a loaded bundle, with a reason for every item."""
+    """Answers "what for this person?" from a loaded bundle, with a reason for every item.
+
+    The hybrid's answer comes from the bundle's precomputed candidates (``recommend.serving``): a
+    slice of arrays, no scoring. Other models (``cxlens recommend for --model``) score on the spot.
+    """
 
     def __init__(self, bundle: ModelBundle) -> None:
         self.bundle = bundle
         self.catalogue = bundle.catalogue
-        self._empty = sp.csr_matrix((1, self.catalogue.n_items), dtype=np.float32)
+        self._popular: dict[str | None, np.ndarray] = {}  # per known segment: few, so unbounded
 
     @classmethod
     def load(cls, data_dir: Path) -> Recommend:
@@ -106,14 +114,33 @@ class Recommend:
     def user_row(self, customer_id: str | None) -> int:
         return self.bundle.user_index.get(customer_id, -1) if customer_id else -1
 
+    def history_of(self, user: int) -> tuple[np.ndarray, np.ndarray]:
+        """A person's history items and weights as plain slices (no sparse-matrix construction)."""
+        if user < 0:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        h = self.bundle.history
+        start, end = h.indptr[user], h.indptr[user + 1]
+        return h.indices[start:end], h.data[start:end]
+
     def history(self, user: int) -> sp.csr_matrix:
-        return self.bundle.history[user] if user >= 0 else self._empty
+        seen, weights = self.history_of(user)
+        return sp.csr_matrix((weights, seen, [0, len(seen)]), shape=(1, self.catalogue.n_items))
 
     def item_index(self, item_id: str | None) -> int | None:
         """The catalogue index of a product id; None when the catalogue does not have it."""
         return None if item_id is None else self.catalogue.index.get(str(item_id))
 
-    def candidates(self, customer_id: str | None, n: int = 300, model: str = "hybrid",
+    def popular(self, segment: str | None) -> np.ndarray:
+        """The best items in a segment (or overall), computed once per segment the model knows."""
+        popularity = self.bundle.models["popularity"]
+        key = segment if segment in popularity.segment_counts_ else None
+        best = self._popular.get(key)
+        if best is None:
+            best = top_k(popularity.score_segment(key)[None, :], CANDIDATES)[0]
+            best = self._popular[key] = best[best >= 0]
+        return best
+
+    def candidates(self, customer_id: str | None, n: int = CANDIDATES, model: str = "hybrid",
                    personalized: bool = True, segment: str | None = None) -> Candidates:
         """The ``n`` best items (nothing excluded yet) with scores and the model behind each.
 
@@ -121,59 +148,55 @@ class Recommend:
         segment when one is given (for example the visitor's city).
         """
         user = self.user_row(customer_id) if personalized else -1
-        history = self.history(user)
-        if user < 0 or history.nnz == 0:
-            scores = self.bundle.models["popularity"].score_segment(segment)
-            leading = np.full(len(scores), "popularity", dtype=object)
-            user, history, used = -1, self._empty, "popularity"
-        else:
-            chosen = self.bundle.model(model)
-            users = np.array([user])
-            if isinstance(chosen, Hybrid):
-                parts = chosen.parts(users, history)
-                scores = sum(parts.values())[0]
-                names = [n for n in parts if n != "popularity"]
-                stacked = np.vstack([parts[n][0] for n in names])
-                leading = np.where(stacked.max(axis=0) > 0,
-                                   np.array(names, dtype=object)[stacked.argmax(axis=0)],
-                                   "popularity")
-            else:
-                scores = chosen.score(users, history)[0]
-                leading = np.full(len(scores), model, dtype=object)
-            used = model
-        best = top_k(scores[None, :], n)[0]
+        seen, weights = self.history_of(user)
+        if len(seen) == 0:
+            best = self.popular(segment)[:n]
+            scores = self.bundle.models["popularity"].score_segment(segment, best)
+            return Candidates(best, np.asarray(scores, np.float64), np.zeros(len(best), np.uint8),
+                              np.full(len(best), -1), ("popularity",), -1, seen, weights, "popularity",
+                              segment)
+        if model == "hybrid":
+            index = self.bundle.serving
+            where = index.person(user)
+            end = min(where.stop, where.start + n)
+            return Candidates(index.items[where.start:end], index.scores[where.start:end].astype(np.float64),
+                              index.leading[where.start:end], index.anchors[where.start:end], index.names,
+                              user, seen, weights, model, segment)
+        scores = self.bundle.model(model).score(np.array([user]), self.history(user))
+        best = top_k(scores, n)[0]
         best = best[best >= 0]
-        return Candidates(items=best, scores=np.asarray(scores[best], dtype=np.float64),
-                          leading=leading[best], user=user, history=history, model=used, segment=segment)
+        return Candidates(best, np.asarray(scores[0, best], np.float64), np.zeros(len(best), np.uint8),
+                          np.full(len(best), -1), (model,), user, seen, weights, model, segment)
 
-    def context_scores(self, items: list[int]) -> np.ndarray:
-        """How well every item goes with context items (product page, cart): bought-together
-        confidence, else item-kNN similarity, summed over the context items."""
-        row = sp.csr_matrix((np.ones(len(items)), (np.zeros(len(items), int), items)),
-                            shape=(1, self.catalogue.n_items), dtype=np.float32)
-        together = self.bundle.models["bought_together"].score(np.array([-1]), row)[0]
-        similar = self.bundle.models["item_knn"].score(np.array([-1]), row)[0]
-        return together + 0.5 * similar / max(float(similar.max()), 1e-9) * (together.max() or 1.0)
-
-    def reason(self, candidates: Candidates, item: int, leading: str) -> str:
-        if leading == "popularity" and candidates.user < 0:
+    def reason(self, candidates: Candidates, position: int) -> str:
+        """The sentence for the candidate at ``position``: O(1) for the hybrid's precomputed anchors."""
+        name = candidates.names[candidates.leading[position]]
+        item = int(candidates.items[position])
+        if name == "popularity" and candidates.user < 0:
             return f"popular in {candidates.segment}" if candidates.segment else \
                 "popular with customers right now"
-        return self.bundle.model(leading).explain(candidates.user, candidates.history, item)
+        model = self.bundle.model(name)
+        if candidates.model == "hybrid" and name != "popularity":
+            return anchored_reason(model, int(candidates.anchors[position]), item)
+        return model.explain(candidates.user, self.history(candidates.user), item)
+
+    def goes_with(self, items: list[int]) -> dict[int, float]:
+        """How well items go with context items (product page, cart), from the precomputed lists."""
+        return combine_context(self.bundle.serving, items)
 
     def recommend(self, customer_id: str | None, k: int = 10, model: str = "hybrid",
                   personalized: bool = True, exclude_purchased: bool = True) -> list[Recommendation]:
         """The ``k`` best items for a person (or everyone), best first, each with its reason."""
         if not 1 <= k <= MAX_K:
             raise InvalidInputError(f"k must be between 1 and {MAX_K}", field="k")
-        found = self.candidates(customer_id, n=k + self.history(self.user_row(customer_id)).nnz, model=model,
-                                personalized=personalized)
-        bought = set(found.history.indices[found.history.data >= 1].tolist()) if exclude_purchased else set()
+        found = self.candidates(customer_id, n=k + len(self.history_of(self.user_row(customer_id))[0]),
+                                model=model, personalized=personalized)
+        bought = set(found.seen[found.weights >= 1].tolist()) if exclude_purchased else set()
         out = []
-        for item, score, leading in zip(found.items, found.scores, found.leading, strict=True):
-            if int(item) not in bought:
-                reason = self.reason(found, int(item), leading)
-                out.append(self.item(int(item), float(score), reason, found.model))
+        pairs = zip(found.items.tolist(), found.scores.tolist(), strict=True)
+        for position, (item, score) in enumerate(pairs):
+            if item not in bought:
+                out.append(self.item(item, score, self.reason(found, position), found.model))
             if len(out) == k:
                 break
         return out
