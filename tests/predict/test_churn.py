@@ -140,8 +140,10 @@ def test_cli_train_then_score_writes_churn_traits(demo, tmp_path, capsys):
     out = capsys.readouterr().out
     assert '"top"' in out and '"reasons"' in out
     with Store(settings.store_path, read_only=True) as store:
-        rows = store.fetchall("SELECT value->>'score', model FROM computed_traits WHERE name = 'churn_risk'")
+        rows = store.fetchall("SELECT value, model FROM computed_traits WHERE name = 'churn_risk'")
+        reasons = store.fetchall("SELECT value->'reasons' FROM computed_traits WHERE name = 'churn_reasons'")
         buyers = store.scalar("SELECT count(DISTINCT customer_id) FROM orders")
     assert len(rows) == buyers and {r[1] for r in rows} == {"churn-hgb"}
     assert all(0.0 <= float(r[0]) <= 1.0 for r in rows)
+    assert len(reasons) == buyers
     assert run(["churn", "train", "--horizon-days", "0", "--data-dir", str(settings.data_dir)]) == 2

@@ -189,11 +189,15 @@ def score_churn(store: Store, engine: Engine, *, as_of: datetime | str | None = 
     reasons = model.explain(data.X)
     rank = pd.Series(risk, index=data.X.index).rank(ascending=False, method="first").to_numpy()
     deciles = np.minimum(((rank - 1) * 10 // len(rank)).astype(int) + 1, 10)
-    traits = [{"customer_id": cid, "name": "churn_risk", "model": MODEL_NAME,
-               "model_version": report["model_version"],
-               "value": {"score": round(float(p), 4), "decile": int(d), "as_of": data.cutoff.isoformat(),
-                         "horizon_days": bundle["horizon_days"], "reasons": [r["text"] for r in why]}}
-              for cid, p, d, why in zip(data.X.index, risk, deciles, reasons, strict=True)]
+    # The risk is a plain number so audience rules can say `churn_risk >= 0.7`; why sits beside it.
+    version = report["model_version"]
+    traits = [trait for cid, p, d, why in zip(data.X.index, risk, deciles, reasons, strict=True)
+              for trait in (
+                  {"customer_id": cid, "name": "churn_risk", "model": MODEL_NAME, "model_version": version,
+                   "value": round(float(p), 4)},
+                  {"customer_id": cid, "name": "churn_reasons", "model": MODEL_NAME, "model_version": version,
+                   "value": {"decile": int(d), "as_of": data.cutoff.isoformat(),
+                             "horizon_days": bundle["horizon_days"], "reasons": [r["text"] for r in why]}})]
     contactable = {r[0] for r in store.fetchall(
         "SELECT customer_id FROM consent_current WHERE purpose = 'marketing' AND granted")}
     best = np.argsort(-risk, kind="stable")[:top]
