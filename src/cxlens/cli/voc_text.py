@@ -14,6 +14,7 @@ from cxlens.cli.common import JsonOption, emit, err_console, table
 from cxlens.errors import InvalidInputError
 from cxlens.voc.corpora import check_texts, read_text_table
 from cxlens.voc.emotions import EMOTIONS, score_emotions
+from cxlens.voc.guided_themes import classify_comments
 from cxlens.voc.sentiment import MODELS, SHIPPED_HEAD, score_texts
 from cxlens.voc.text_eval import evaluate_emotions, evaluate_sentiment, train_sentiment_head
 from cxlens.voc.themes import summarize_themes
@@ -139,6 +140,27 @@ def themes(
     emit(report.to_dict(), as_json=as_json, render=render)
 
 
+def taxonomy(
+    data: Annotated[Path, typer.Option("--data", help="A file of comments (.csv, .jsonl, .parquet).")],
+    taxonomy_file: Annotated[Path, typer.Option(
+        "--taxonomy", help='JSON file of your themes and keywords: {"delivery": ["late", "courier"]}.')],
+    column: ColumnOption = "text",
+    as_json: JsonOption = False,
+) -> None:
+    """Apply your own theme taxonomy to every comment (keywords label, a classifier generalizes)."""
+    frame = read_text_table(data, column)
+    result = classify_comments(frame["text"].tolist(), _read_seeds(taxonomy_file))
+
+    def render(value: dict[str, Any]) -> Any:
+        rows = [{"theme": t["theme"], "share": f"{t['share']:.1%} {_bar(t['share'], 20)}", "n": t["n"],
+                 "signals": ", ".join(t["signals"])} for t in value["themes"]]
+        return Group(table(rows, list(rows[0]), title=f"{value['comments']} comments, "
+                                                      f"{value['keyword_share']:.0%} labelled by keywords, "
+                                                      f"{value['unassigned']} unassigned"))
+
+    emit(result, as_json=as_json, render=render)
+
+
 def _read_seeds(path: Path) -> dict[str, list[str]]:
     try:
         seeds = jsonutil.loads(path.read_bytes())
@@ -217,6 +239,7 @@ def register(app: typer.Typer) -> None:
     app.command("sentiment")(sentiment)
     app.command("emotions")(emotions)
     app.command("themes")(themes)
+    app.command("taxonomy")(taxonomy)
     app.command("evaluate-sentiment")(evaluate_sentiment_cmd)
     app.command("evaluate-emotions")(evaluate_emotions_cmd)
     app.command("train-sentiment")(train_sentiment)
