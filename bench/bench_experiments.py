@@ -7,6 +7,10 @@ Analysis: a DuckDB store with N exposure rows (one per unit, two variants), orde
 before and after exposure, and a conversion event; ``analyze_experiment`` with three metrics —
 revenue per unit with CUPED, conversion, and average order value (ratio) — computes the per-variant
 sums in SQL and runs the frequentist engine. Goal: 10,000,000 exposures in ≤ 5 s.
+
+The exposures are written with plain SQL (fast to fill), then folded into ``experiment_units`` once with
+the recorder's own step (``record_first_exposures``), as ``record_exposures`` does batch by batch; that
+cost is paid when exposures are recorded, not per analysis, and is reported on its own row.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ def _fill(store, n: int) -> None:
 def run(quick: bool = False) -> str:
     from cxlens.experiments.assignment import Experiment
     from cxlens.experiments.metrics import MetricDefinition, analyze_experiment
+    from cxlens.experiments.units import record_first_exposures
     from cxlens.store import Store
 
     n_assign = 200_000 if quick else 1_000_000
@@ -67,6 +72,9 @@ def run(quick: bool = False) -> str:
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "bench.duckdb") as store:
         _fill(store, n_exposures)
         rows = store.scalar("SELECT count(*) FROM exposures")
+        started = time.perf_counter()
+        record_first_exposures(store, "exposures")
+        t_fold = time.perf_counter() - started
         t_analysis = _median_time(lambda: analyze_experiment(store, "checkout", metrics, weights=[0.5, 0.5]),
                                   1 if quick else 3)
         t_one = _median_time(lambda: analyze_experiment(store, "checkout", metrics[:1]), 1 if quick else 3)
@@ -93,4 +101,6 @@ def run(quick: bool = False) -> str:
         f"≤ {GOAL_ANALYSIS_SECONDS:g} s for 10M | {GOAL_ANALYSIS_SECONDS / t_analysis * rows / 1e7:.2f}× |",
         f"| analysis, 1 metric (CUPED revenue) | {rows:,} exposures | {t_one:.2f} s | "
         f"{rows / t_one:,.0f} rows/s | — | — |",
+        f"| fold first exposures (once, when recorded) | {rows:,} exposures | {t_fold:.2f} s (1 run) | "
+        f"{rows / t_fold:,.0f} rows/s | — | — |",
     ])

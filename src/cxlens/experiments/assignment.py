@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from cxlens.errors import InvalidInputError
+from cxlens.experiments.units import record_first_exposures
 from cxlens.store import Store
 
 FNV_OFFSET = 0x811C9DC5
@@ -273,7 +274,11 @@ def exposures(experiment: Experiment, unit_ids: Sequence[str] | np.ndarray,
 
 
 def record_exposures(store: Store, table: pa.Table) -> int:
-    """Append exposure records to the store's ``exposures`` table; returns the rows written."""
+    """Append exposure records to the store's ``exposures`` table; returns the rows written.
+
+    Each unit's first exposure is folded into ``experiment_units`` in the same step, so analyses read
+    one row per unit (:mod:`cxlens.experiments.units`).
+    """
     missing = [name for name in EXPOSURE_SCHEMA.names if name not in table.column_names]
     if missing:
         raise InvalidInputError(f"exposure records lack columns {missing}", field=missing[0])
@@ -281,6 +286,7 @@ def record_exposures(store: Store, table: pa.Table) -> int:
     try:
         store.execute("INSERT INTO exposures SELECT experiment_key, variant, unit_id, exposed_at "
                       "FROM _cx_new_exposures")
+        record_first_exposures(store, "_cx_new_exposures")
     finally:
         store.unregister("_cx_new_exposures")
     return table.num_rows

@@ -23,11 +23,20 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cxlens import jsonutil
 from cxlens.errors import ConflictError, InvalidInputError, NotFoundError
-from cxlens.experiments.assignment import Experiment, Holdout, Namespace, check_layer, hash_unit
+from cxlens.experiments.assignment import (
+    EXPOSURE_SCHEMA,
+    Experiment,
+    Holdout,
+    Namespace,
+    check_layer,
+    hash_unit,
+    record_exposures,
+)
 from cxlens.experiments.metrics import MetricDefinition
 from cxlens.store import Store
 
@@ -291,7 +300,8 @@ def assign(store: Store, key: str, unit_id: str, *, record: bool = True) -> dict
         "SELECT count(*) FROM exposures WHERE experiment_key = ? AND unit_id = ? AND variant = ?",
         [exposure_key, unit_id, variant],
     ):
-        store.execute("INSERT INTO exposures VALUES (?, ?, ?, ?)", [exposure_key, variant, unit_id, _now()])
+        row = [[exposure_key], [variant], [unit_id], [_now()]]
+        record_exposures(store, pa.table(row, schema=EXPOSURE_SCHEMA))
     return {
         **answer,
         "variant": variant,
