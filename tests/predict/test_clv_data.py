@@ -143,28 +143,73 @@ def test_pareto_closed_form_matches_quadrature() -> None:
     np.testing.assert_allclose(closed, quad, rtol=1e-8)
 
 
-@pytest.mark.parametrize("model_cls", [BetaGeoModel, GammaGammaModel])
-def test_analytic_gradients_match_finite_differences(model_cls) -> None:
-    from scipy.optimize import approx_fprime
-
+def _one_pass_cases() -> list:
+    """(totals, per-row log-likelihood, weights, parameter sets) for each model with a gradient."""
     from cxlens.predict.clv import ModifiedBetaGeoModel
     from cxlens.predict.summary import Levels
 
-    if model_cls is GammaGammaModel:
-        x, m = np.array([1.0, 2, 3, 10]), np.array([1.0, 5, 20, 3])
-        params = np.array([6.0, 3.7, 15.0])
-        cases = [(lambda p: GammaGammaModel._loglik(p, x, m), GammaGammaModel._loglik_gradient(params, x, m))]
-    else:
-        x, tx = np.array([0.0, 1, 5, 30, 1]), np.array([0, 2.0, 10, 30, 2])
-        T = np.array([40.0, 40, 40, 41, 40])
-        params = np.array([0.3, 4.2, 0.8, 2.4])
-        cases = []
-        for model in (BetaGeoModel(), ModifiedBetaGeoModel()):
-            levelled = (Levels.of(x), Levels.of(tx), Levels.of(T))
-            np.testing.assert_allclose(model._loglik(params, *levelled), model._loglik(params, x, tx, T))
-            grad = model._loglik_gradient(params, *levelled)
-            cases.append((lambda p, m=model: m._loglik(p, x, tx, T), grad))
-    for fn, grad in cases:
-        for row in range(grad.shape[0]):
-            numeric = approx_fprime(params, lambda p, row=row, fn=fn: fn(p)[row], 1e-7)
-            np.testing.assert_allclose(grad[row], numeric, atol=1e-5)
+    x, m = np.array([1.0, 2, 3, 10, 2]), np.array([1.0, 5, 20, 3, 7])
+    weights = np.array([3.0, 1, 2, 5, 0.5])
+    gg_totals = GammaGammaModel._totals(weights, Levels.of(x), m)
+    cases = [(gg_totals, lambda p, x=x: GammaGammaModel._loglik(p, x, m), weights,
+              [np.array([6.0, 3.7, 15.0]), np.array([0.4, 1.2, 0.3])])]
+    x, tx = np.array([0.0, 1, 5, 30, 1, 0]), np.array([0, 2.0, 10, 30, 2, 0])
+    T = np.array([40.0, 40, 40, 41, 38, 12])
+    weights = np.array([3.0, 1, 2, 5, 0.5, 7])
+    for model in (BetaGeoModel(), ModifiedBetaGeoModel()):
+        levelled = (Levels.of(x), Levels.of(tx), Levels.of(T))
+        # b < 1 makes b + x - 1 negative at x = 0, a level the dropout term must never read
+        cases.append((model._totals(weights, *levelled), lambda p, model=model: model._loglik(p, x, tx, T),
+                      weights, [np.array([0.3, 4.2, 0.8, 2.4]), np.array([1.7, 0.5, 2.5, 0.6])]))
+    return cases
+
+
+@pytest.mark.parametrize("case", range(3), ids=["gammagamma", "bgnbd", "mbgnbd"])
+def test_one_pass_likelihood_and_gradient_match_per_row_formula_and_finite_differences(case) -> None:
+    from scipy.optimize import approx_fprime
+
+    totals, per_row, weights, param_sets = _one_pass_cases()[case]
+    for params in param_sets:
+        loglik, grad = totals(params)
+        assert loglik == pytest.approx(float(weights @ per_row(params)), rel=1e-12)
+        numeric = approx_fprime(params, lambda p: float(weights @ per_row(p)), 1e-7)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("n_columns", [1, 3, 5])
+def test_compress_keeps_every_row_and_finds_each_distinct_row_once(n_columns) -> None:
+    from cxlens.predict.summary import compress
+
+    rng = np.random.default_rng(3)
+    # five columns of up to 100,000 levels overflow one 62-bit key, so the codes are packed twice
+    level_counts = [4, 100_000, 60, 100_000, 7][:n_columns]
+    columns = {f"c{i}": rng.integers(0, n, 200_000) / 7.0 for i, n in enumerate(level_counts)}
+    out = compress(**columns)
+    rows = np.column_stack(list(columns.values()))
+    distinct = np.column_stack([out.columns[name] for name in columns])
+    np.testing.assert_array_equal(distinct[out.inverse], rows)
+    assert len(np.unique(distinct, axis=0)) == len(distinct) == len(np.unique(rows, axis=0))
+    np.testing.assert_array_equal(out.weights, np.bincount(out.inverse))
+
+
+@pytest.mark.parametrize("model_name", ["bgnbd", "mbgnbd", "pareto"])
+def test_scoring_on_distinct_rows_equals_scoring_every_customer(model_name, cdnow_published_summary) -> None:
+    from cxlens.predict.clv import customer_lifetime_value
+    from cxlens.predict.clv.value import expected_purchases_by_month
+
+    data = cdnow_published_summary
+    x, tx, T = (data[c].to_numpy() for c in ("frequency", "recency", "T"))
+    assert len(data[["frequency", "recency", "T"]].drop_duplicates()) < len(data) * 0.8  # rows repeat
+    model = MaximumLikelihoodModel.registry[model_name]().fit(data)
+    spend = GammaGammaModel().fit(data)
+    params = np.array([model.params_[k] for k in model.param_names])
+    times = np.array([4.35, 8.7, 13.05])
+    one_by_one = np.column_stack([model._expected(params, t, x, tx, T) for t in times])
+    assert np.all(np.isfinite(one_by_one)) and np.all(one_by_one > 0)
+    np.testing.assert_allclose(model.predict_purchases_path(data, times), one_by_one, rtol=1e-10)
+    monthly = expected_purchases_by_month(model, data, 3)
+    np.testing.assert_allclose(monthly.sum(axis=1), model.predict_purchases(data, 3 * 365.25 / 12 / 7),
+                               rtol=1e-10)
+    factors = 1.01 ** -np.arange(1, 4)
+    np.testing.assert_allclose(customer_lifetime_value(model, spend, data, months=3, discount_rate=0.01),
+                               spend.predict_spend(data) * (monthly @ factors), rtol=1e-12)

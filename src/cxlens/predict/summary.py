@@ -115,18 +115,35 @@ def compress(**columns: np.ndarray) -> Compressed:
 
     Likelihoods are sums over customers, so customers with identical sufficient statistics can be
     evaluated once and weighted: this is what makes fitting a million customers cheap. Each column
-    is hashed to integer codes on its own and the codes are combined pairwise, which is an order of
-    magnitude faster than hashing tuples of floats.
+    is hashed to integer codes on its own (an order of magnitude faster than hashing tuples of
+    floats); the codes are packed into one integer key while the product of the level counts fits
+    in 62 bits (three columns of up to a million rows always do), so one more hash finds the
+    distinct rows, whose values are decoded from the key instead of searched for.
     """
     arrays = [np.asarray(v, dtype=float) for v in columns.values()]
+    factorized = [pd.factorize(values, sort=False) for values in arrays]
     codes = np.zeros(arrays[0].shape[0], dtype=np.int64)
-    for values in arrays:
-        col_codes, col_uniques = pd.factorize(values, sort=False)
-        codes, _ = pd.factorize(codes * len(col_uniques) + col_codes, sort=False)
-    size = int(codes.max()) + 1 if codes.size else 0
-    first = np.full(size, codes.size, dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(codes.size))
-    distinct = {name: values[first] for name, values in zip(columns, arrays, strict=True)}
+    size = 1
+    # per distinct row so far: its code in each column already folded into ``codes``
+    row_codes: list[np.ndarray] = []
+    pending = list(range(len(arrays)))
+    while pending:
+        key, group = codes, []
+        while pending and size * max(len(factorized[pending[0]][1]), 1) < 2**62:
+            i = pending.pop(0)
+            n_levels = max(len(factorized[i][1]), 1)
+            key, size = key * n_levels + factorized[i][0], size * n_levels
+            group.append((i, n_levels))
+        codes, uniques = pd.factorize(key, sort=False)
+        rest = np.asarray(uniques, dtype=np.int64)
+        decoded = []
+        for _, n_levels in reversed(group):
+            decoded.append(rest % n_levels)
+            rest = rest // n_levels
+        row_codes = [c[rest] for c in row_codes] + decoded[::-1]
+        size = len(uniques)
+    distinct = {name: np.asarray(uniques, dtype=float)[level_codes]
+                for name, level_codes, (_, uniques) in zip(columns, row_codes, factorized, strict=True)}
     weights = np.bincount(codes, minlength=size).astype(float)
     return Compressed(distinct, weights, codes)
 
@@ -147,6 +164,14 @@ class Levels:
     def of(cls, values: np.ndarray) -> Levels:
         inverse, uniques = pd.factorize(np.asarray(values, dtype=float), sort=False)
         return cls(np.asarray(values, dtype=float), np.asarray(uniques, dtype=float), inverse)
+
+    def sums(self, weights: np.ndarray) -> np.ndarray:
+        """Total weight of the rows at each distinct value.
+
+        ``Σ_rows w·f(v) = Σ_levels sums(w)·f(u)``: a weighted likelihood term that depends on this
+        column alone is then a dot product over the levels, with no per-row work at all.
+        """
+        return np.bincount(self.inverse, weights=weights, minlength=self.uniques.size)
 
 
 def by_level(fn: Callable[[np.ndarray], np.ndarray], column: np.ndarray | Levels) -> np.ndarray:

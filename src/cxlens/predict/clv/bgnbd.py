@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
+from cxlens.predict.clv.base import Totals, weighted_sum
 from cxlens.predict.clv.purchases import RepeatPurchaseModel
 from cxlens.predict.summary import Levels, by_level, compress
 
@@ -85,25 +86,46 @@ class BetaGeoModel(RepeatPurchaseModel):
                  - (r + _values(x)) * by_level(lambda v: np.log(alpha + v), T))
         return alive + np.logaddexp(0.0, self._log_odds_dead(params, x, tx, T))
 
-    def _loglik_gradient(self, params: np.ndarray, x: Column, tx: Column, T: Column) -> np.ndarray:
-        """d ln L / d(r, alpha, a, b) per row; ``dead`` = P(dropped out | data) weights the
-        derivative of the second likelihood term."""
-        r, alpha, a, b = params
+    def _totals(self, weights: np.ndarray, x: Levels, tx: Levels, T: Levels) -> Totals:
+        """Weighted log-likelihood and gradient in one pass (see :data:`~cxlens.predict.clv.base.Totals`).
+
+        Every term but the dropout one depends on x alone or on (x, T) linearly in x, so it is
+        summed per level with weight totals fixed for the fit; only ``ln(1 + odds(dead))`` and its
+        derivative, ``P(dead | data)``, need the rows, and only the rows that can have dropped out.
+        """
         k = self.shift
-        xv = _values(x)
-        dead = expit(self._log_odds_dead(params, x, tx, T))
-        inv_T = by_level(lambda v: 1 / (alpha + v), T)
-        inv_tx = by_level(lambda v: 1 / (alpha + v), tx)
-        log_T = by_level(lambda v: np.log(alpha + v), T)
-        log_ratio = log_T - by_level(lambda v: np.log(alpha + v), tx)
-        d_r = by_level(lambda v: digamma(r + v), x) - digamma(r) + np.log(alpha) - log_T + dead * log_ratio
-        d_alpha = r / alpha - (r + xv) * inv_T + dead * (r + xv) * (inv_T - inv_tx)
-        psi_abxk = by_level(lambda v: digamma(a + b + v + k), x)
-        d_a = digamma(a + b) - psi_abxk + dead / a
-        inv_denom = by_level(lambda v: 1 / np.maximum(b + v + k - 1, 1e-300), x)
-        d_b = (by_level(lambda v: digamma(b + v + k), x) - psi_abxk - digamma(b) + digamma(a + b)
-               - dead * inv_denom)
-        return np.column_stack([d_r, d_alpha, d_a, d_b])
+        xv = x.values
+        n, w_x, w_T, wx_T = float(weights.sum()), x.sums(weights), T.sums(weights), T.sums(weights * xv)
+        rows = np.flatnonzero(xv + k > 0)
+        w_rows, x_rows = weights[rows], xv[rows]
+        ix, itx, iT = x.inverse[rows], tx.inverse[rows], T.inverse[rows]
+
+        def totals(params: np.ndarray) -> tuple[float, np.ndarray]:
+            r, alpha, a, b = params
+            u, uT = x.uniques, T.uniques
+            log_T, log_tx = np.log(alpha + uT), np.log(alpha + tx.uniques)
+            inv_T, inv_tx = 1 / (alpha + uT), 1 / (alpha + tx.uniques)
+            # only rows that can have dropped out read this; at x = 0 (BG/NBD) it may be <= 0
+            log_denom = np.log(np.maximum(b + u + k - 1, 1e-300))
+            gap = log_T[iT] - log_tx[itx]
+            odds = np.log(a) - log_denom[ix] + (r + x_rows) * gap
+            w_dead = w_rows * expit(odds)  # weight × P(dead | data)
+            psi_abxk = digamma(a + b + u + k)
+            loglik = (weighted_sum(w_x, gammaln(r + u) + betaln(a, b + u + k))
+                      + n * (r * np.log(alpha) - gammaln(r) - betaln(a, b))
+                      - weighted_sum(r * w_T + wx_T, log_T) + weighted_sum(w_rows, np.logaddexp(0.0, odds)))
+            gradient = np.array([
+                weighted_sum(w_x, digamma(r + u)) + n * (np.log(alpha) - digamma(r))
+                - weighted_sum(w_T, log_T) + weighted_sum(w_dead, gap),
+                n * r / alpha - weighted_sum(r * w_T + wx_T, inv_T)
+                + weighted_sum(w_dead * (r + x_rows), inv_T[iT] - inv_tx[itx]),
+                n * digamma(a + b) - weighted_sum(w_x, psi_abxk) + w_dead.sum() / a,
+                weighted_sum(w_x, digamma(b + u + k) - psi_abxk) + n * (digamma(a + b) - digamma(b))
+                - weighted_sum(w_dead, 1 / (b + x_rows + k - 1)),
+            ])
+            return float(loglik), gradient
+
+        return totals
 
     def _log_p_alive(self, params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
                      ) -> np.ndarray:
@@ -111,22 +133,28 @@ class BetaGeoModel(RepeatPurchaseModel):
 
     def _expected(self, params: np.ndarray, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray
                   ) -> np.ndarray:
-        """E[purchases in (T, T+t] | x, t_x, T].
+        return self._expected_path(params, np.array([t]), x, tx, T)[:, 0]
+
+    def _expected_path(self, params: np.ndarray, times: np.ndarray, x: np.ndarray, tx: np.ndarray,
+                       T: np.ndarray) -> np.ndarray:
+        """E[purchases in (T, T+t] | x, t_x, T] for each t in ``times`` (columns).
 
         The published form holds ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x+k; a+b+x+k−1; z), whose
         hypergeometric factor overflows for frequent buyers even though the product is below 1.
         Euler's transformation 2F1(A,B;C;z) = (1−z)^(C−A−B) 2F1(C−A, C−B; C; z) turns the product
-        into (1−z)^(a−1) · 2F1(a+b+k−1−r, a−1; a+b+x+k−1; z), which stays bounded.
+        into (1−z)^(a−1) · 2F1(a+b+k−1−r, a−1; a+b+x+k−1; z), which stays bounded. P(alive) does
+        not depend on t and the 2F1 factor depends on (x, T) only, far fewer distinct pairs than
+        (x, t_x, T) rows, so both are computed once for the whole path.
         """
         r, alpha, a, b = params
         k = self.shift
-        # the 2F1 factor depends on (x, T) only, far fewer distinct pairs than (x, t_x, T) rows
         pairs = compress(x=x, T=T)
         xs, Ts = pairs.columns["x"], pairs.columns["T"]
-        z = t / (alpha + Ts + t)
-        bounded = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b + k - 1 - r, a - 1, a + b + xs + k - 1, z)
-        p_alive = np.exp(self._log_p_alive(params, x, tx, T))
-        return (a + b + x + k - 1) / (a - 1) * (1 - bounded[pairs.inverse]) * p_alive
+        z = times[np.newaxis, :] / (alpha + Ts[:, np.newaxis] + times[np.newaxis, :])
+        bounded = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b + k - 1 - r, a - 1,
+                                                          (a + b + xs + k - 1)[:, np.newaxis], z)
+        scale = (a + b + x + k - 1) / (a - 1) * np.exp(self._log_p_alive(params, x, tx, T))
+        return scale[:, np.newaxis] * (1 - bounded[pairs.inverse])
 
 
 class ModifiedBetaGeoModel(BetaGeoModel):

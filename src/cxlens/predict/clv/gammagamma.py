@@ -9,13 +9,21 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from cxlens.errors import InvalidInputError
-from cxlens.predict.clv.base import MaximumLikelihoodModel
+from cxlens.predict.clv.base import MaximumLikelihoodModel, Totals, weighted_sum
 from cxlens.predict.summary import Levels, by_level, compress, validate_summary
 
 
 def _spend_stats(X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     clean = validate_summary(X, monetary=True)
     return clean["frequency"].to_numpy(), clean["monetary_value"].to_numpy()
+
+
+def _weighted_correlation(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> float:
+    """Pearson correlation of rows that stand for ``weights`` customers each (compressed data)."""
+    share = weights / weights.sum()
+    dx, dy = x - weighted_sum(share, x), y - weighted_sum(share, y)
+    return float(weighted_sum(share, dx * dy)
+                 / np.sqrt(weighted_sum(share, dx * dx) * weighted_sum(share, dy * dy)))
 
 
 class GammaGammaModel(MaximumLikelihoodModel):
@@ -67,16 +75,36 @@ class GammaGammaModel(MaximumLikelihoodModel):
                 + (p * xv - 1) * np.log(m) - (p * xv + q) * np.log(gamma + xv * m))
 
     @staticmethod
-    def _loglik_gradient(params: np.ndarray, x: np.ndarray | Levels, m: np.ndarray) -> np.ndarray:
-        """d ln f / d(p, q, gamma) per row; functions of x alone are computed per distinct x."""
-        p, q, gamma = params
-        xv = x.values if isinstance(x, Levels) else x
-        common = by_level(lambda v: digamma(p * v + q), x)
-        log_rest = np.log(gamma + xv * m)
-        d_p = xv * (common - by_level(lambda v: digamma(p * v) - np.log(v), x) + np.log(m) - log_rest)
-        d_q = common - digamma(q) + np.log(gamma) - log_rest
-        d_gamma = q / gamma - (p * xv + q) / (gamma + xv * m)
-        return np.column_stack([d_p, d_q, d_gamma])
+    def _totals(weights: np.ndarray, x: Levels, m: np.ndarray) -> Totals:
+        """Weighted log-likelihood and gradient in one pass.
+
+        Functions of x alone are summed per level, ``ln m_x`` does not involve the parameters and
+        is summed once per fit; only ``ln(γ + x m_x)`` is evaluated per row and iteration.
+        """
+        xv, u = x.values, x.uniques
+        n, w_x = float(weights.sum()), x.sums(weights)
+        log_m = np.log(m)
+        wx = weights * xv
+        s_log_m, s_x_log_m = weighted_sum(weights, log_m), weighted_sum(wx, log_m)
+
+        def totals(params: np.ndarray) -> tuple[float, np.ndarray]:
+            p, q, gamma = params
+            spent = gamma + xv * m
+            log_spent = np.log(spent)
+            psi_pxq = digamma(p * u + q)
+            loglik = (weighted_sum(w_x, gammaln(p * u + q) - gammaln(p * u) + p * u * np.log(u))
+                      + n * (q * np.log(gamma) - gammaln(q)) + p * s_x_log_m - s_log_m
+                      - weighted_sum(p * wx + q * weights, log_spent))
+            gradient = np.array([
+                weighted_sum(w_x, u * (psi_pxq - digamma(p * u) + np.log(u))) + s_x_log_m
+                - weighted_sum(wx, log_spent),
+                weighted_sum(w_x, psi_pxq) + n * (np.log(gamma) - digamma(q))
+                - weighted_sum(weights, log_spent),
+                n * q / gamma - weighted_sum(p * wx + q * weights, 1 / spent),
+            ])
+            return float(loglik), gradient
+
+        return totals
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> GammaGammaModel:
         """Estimate ``p, q, gamma`` from customers with repeat purchases.
@@ -108,8 +136,8 @@ class GammaGammaModel(MaximumLikelihoodModel):
         stats = compress(x=x[repeat], m=m[repeat])
         xs, ms = Levels.of(stats.columns["x"]), stats.columns["m"]
         self._maximize(lambda prm: self._loglik(prm, xs, ms), stats.weights,
-                       lambda prm: self._loglik_gradient(prm, xs, ms))
-        self.frequency_spend_correlation_ = float(np.corrcoef(x[repeat], m[repeat])[0, 1]) \
+                       self._totals(stats.weights, xs, ms))
+        self.frequency_spend_correlation_ = _weighted_correlation(stats.columns["x"], ms, stats.weights) \
             if repeat.sum() > 2 else float("nan")
         return self
 

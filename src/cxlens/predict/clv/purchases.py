@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cxlens.errors import InvalidInputError
-from cxlens.predict.clv.base import MaximumLikelihoodModel
+from cxlens.predict.clv.base import MaximumLikelihoodModel, Totals
 from cxlens.predict.summary import Compressed, Levels, compress, validate_summary
 
 
@@ -66,9 +66,7 @@ class RepeatPurchaseModel(MaximumLikelihoodModel):
         x, tx, T = stats.columns["x"], stats.columns["tx"], stats.columns["T"]
         if self.uses_levels:
             x, tx, T = Levels.of(x), Levels.of(tx), Levels.of(T)
-        gradient = getattr(self, "_loglik_gradient", None)
-        self._maximize(lambda p: self._loglik(p, x, tx, T), weights,
-                       None if gradient is None else (lambda p: gradient(p, x, tx, T)))
+        self._maximize(lambda p: self._loglik(p, x, tx, T), weights, self._totals(weights, x, tx, T))
         return self
 
     # -- predictions -----------------------------------------------------------------------------
@@ -91,11 +89,17 @@ class RepeatPurchaseModel(MaximumLikelihoodModel):
 
     def predict_purchases_path(self, X: pd.DataFrame, times: np.ndarray) -> np.ndarray:
         """Expected cumulative purchases at each of ``times`` (rows: customers, columns: times)."""
+        path, inverse = self._distinct_path(X, times)
+        return path[inverse]
+
+    def _distinct_path(self, X: pd.DataFrame, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The purchase path per distinct (x, t_x, T) row and each customer's row in it, so that
+        callers reducing the path (CLV) do so before broadcasting to every customer."""
         params = self._p()
         stats = _stats(X)
         c = stats.columns
-        out = np.column_stack([self._expected(params, float(t), c["x"], c["tx"], c["T"]) for t in times])
-        return out[stats.inverse]
+        times = np.asarray(times, dtype=float)
+        return self._expected_path(params, times, c["x"], c["tx"], c["T"]), stats.inverse
 
     def log_likelihood_rows(self, X: pd.DataFrame) -> np.ndarray:
         """Each customer's log-likelihood under the fitted parameters (for diagnostics)."""
@@ -103,6 +107,10 @@ class RepeatPurchaseModel(MaximumLikelihoodModel):
         return self._per_row(X, lambda x, tx, T: self._loglik(params, x, tx, T))
 
     # -- the model-specific formulas -------------------------------------------------------------
+    def _totals(self, weights: np.ndarray, x: Any, tx: Any, T: Any) -> Totals | None:
+        """The one-pass weighted log-likelihood and gradient, for models with an analytic gradient."""
+        return None
+
     def _loglik(self, params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -112,3 +120,8 @@ class RepeatPurchaseModel(MaximumLikelihoodModel):
     def _expected(self, params: Any, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray
                   ) -> np.ndarray:
         raise NotImplementedError
+
+    def _expected_path(self, params: Any, times: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
+                       ) -> np.ndarray:
+        """``_expected`` at each of ``times`` (columns); models override it to share work across t."""
+        return np.column_stack([self._expected(params, float(t), x, tx, T) for t in times])
