@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "experiments": {"features", "store", "profiles", "privacy"},
     "decide": {"profiles", "recommend", "segments", "privacy", "store", "features", "identity"},
     # The demo showcases everything: it loads data, then runs the learning job over it.
-    "demo": {"collect", "store", "identity", "profiles", "privacy", "voc", "learn"},
+    "demo": {"collect", "store", "identity", "profiles", "privacy", "voc", "learn", "experiments"},
 }
 LEAVES = {"config", "errors", "jsonutil", "keys"}
 FACES = {"cli", "api", "web"}

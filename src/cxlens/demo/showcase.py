@@ -1,4 +1,4 @@
-"""The whole demo: build the business, switch on a closed loop, and run every learning stage.
+"""The whole demo: build the business, plant an experiment, switch on a closed loop, learn.
 
 ``build_demo`` only loads data; a person trying cxlens wants to see it understood too, so the
 showcase also installs example follow-up rules (detractors, unhappy CSAT, late deliveries) and
@@ -13,7 +13,8 @@ from importlib import resources
 
 from cxlens import jsonutil
 from cxlens.config import Settings
-from cxlens.demo.run import DemoProgress, DemoResult, build_demo
+from cxlens.demo.experiment import PlantedExperiment, plant_experiment
+from cxlens.demo.run import DemoProgress, DemoResult, build_demo, summarize
 from cxlens.learn import StageResult, run_learning
 from cxlens.store import Store
 from cxlens.voc.loop import save_rules
@@ -23,6 +24,7 @@ from cxlens.voc.loop_rules import parse_rules
 @dataclass
 class Showcase:
     demo: DemoResult
+    experiment: PlantedExperiment
     learning: list[StageResult]
 
 
@@ -37,6 +39,8 @@ def run_showcase(settings: Settings, *, customers: int = 1_000, seed: int = 7,
     demo = build_demo(settings, customers=customers, seed=seed, on_progress=on_progress)
     with Store(settings.store_path) as store:
         save_rules(store, demo_loop_rules())
+        experiment = plant_experiment(store, settings, seed)
+        demo.summary = summarize(store)  # the experiment's conversions are events too
         stages = run_learning(store, settings, on_stage=lambda name: report(f"learn: {name}", 0.5))
     report("learn", 1.0)
-    return Showcase(demo=demo, learning=stages)
+    return Showcase(demo=demo, experiment=experiment, learning=stages)
