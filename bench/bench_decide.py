@@ -29,11 +29,8 @@ from cxlens.store import Store
 SERVER = textwrap.dedent("""
     import sys, uvicorn
     from cxlens.api.app import create_app
-    from cxlens.api.decide import router
     from cxlens.config import load_settings
     app = create_app(load_settings(sys.argv[1]))
-    if not any(getattr(r, "path", "") == "/v1/decide" for r in app.routes):
-        app.include_router(router)
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 """)
 

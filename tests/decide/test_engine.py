@@ -165,3 +165,25 @@ def test_unknown_people_and_products_fall_back_safely(engine) -> None:
     assert "context:unknown_product_ignored" in answer["rules"]
     page = ask(engine, "product_page", who=None, product_id="P00")
     assert "P00" not in {i["item_id"] for i in page["items"]}
+
+
+def test_a_preview_reserves_no_contact_and_is_not_logged(engine, shop) -> None:
+    shown = engine.decide(DecideRequest(identifier=CONSENTED, placement="email",
+                                        context={"timezone": "Europe/Berlin"}), now=NOW, preview=True)
+    assert shown["preview"] is True and shown["action"] not in ("suppressed", "nothing")
+    assert engine.ledger.count(CONSENTED, "email", 86_400, NOW) == 0
+    # the real decision after it is still free to contact: the preview did not use the cap
+    real = ask(engine, "email", now=NOW, timezone="Europe/Berlin")
+    assert real["action"] == shown["action"] and "preview" not in real
+    assert engine.ledger.count(CONSENTED, "email", 86_400, NOW) == 1
+    # once the cap is full a preview says so, still without recording anything
+    later = engine.decide(DecideRequest(identifier=CONSENTED, placement="email",
+                                        context={"timezone": "Europe/Berlin"}), now=NOW, preview=True)
+    assert later["action"] in ("suppressed", "nothing")
+    assert engine.ledger.count(CONSENTED, "email", 86_400, NOW) == 1
+    engine.journal.flush()
+    logged = {r[0] for r in shop.fetchall("SELECT decision_id FROM decide_log")}
+    assert logged == {real["decision_id"]}
+    assert shop.scalar("SELECT count(*) FROM decide_contacts") == 1
+    with pytest.raises(NotFoundError):  # a preview cannot be given feedback: it never happened
+        engine.feedback(FeedbackRequest(decision_id=shown["decision_id"], item_id="x", event="click"))

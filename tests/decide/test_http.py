@@ -28,11 +28,7 @@ def built(settings):
 
 @pytest.fixture
 def server(built, live_server):
-    from cxlens.api.decide import router
-
     live = live_server
-    if not any(getattr(r, "path", "") == "/v1/decide" for r in live.app.routes):
-        live.app.include_router(router)  # until api/app.py lists "decide" in ROUTER_MODULES
     admin = create_key(live.runtime.store, "admin", "test").secret
     write = create_key(live.runtime.store, "write", "test").secret
     try:
@@ -87,3 +83,30 @@ def test_caps_hold_under_concurrent_http_requests(server) -> None:
     logged = live.runtime.store.scalar(
         "SELECT count(*) FROM decide_contacts WHERE customer_id = 'cus_0001' AND channel = 'app_push'")
     assert logged == len(contacted)
+
+
+def test_errors_keep_the_api_shape(server) -> None:
+    """The plain-ASGI endpoints answer errors as FastAPI routes do: status, code, message, problems."""
+    live, admin, write = server
+    auth = {"Authorization": f"Bearer {admin}"}
+    with httpx.Client(base_url=live.url, timeout=30) as client:
+        bad = client.post("/v1/decide", json={"placement": "home", "k": 0, "extra": 1}, headers=auth)
+        assert bad.status_code == 400 and bad.json()["code"] == "invalid_input"
+        assert {p["field"] for p in bad.json()["details"]["problems"]} == {"k", "extra"}
+        alias = client.post("/v1/decide", headers=auth,
+                            json={"placement": "home", "context": {"localTime": "2025-06-01T10:00"}})
+        assert alias.json()["details"]["problems"][0]["field"] == "context.localTime"
+        broken = client.post("/v1/decide", content=b"{not json", headers=auth)
+        assert broken.status_code == 400 and "not valid JSON" in broken.json()["message"]
+        assert client.post("/v1/decide", json={"placement": "home"},
+                           headers={"Authorization": f"Bearer {write}"}).status_code == 403
+        assert client.post("/v1/decide", json={"placement": "home"}, auth=(write, "")).status_code == 401
+        wrong = client.get("/v1/decide", headers=auth)
+        assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
+        anonymous = client.post("/v1/decide/feedback",
+                                json={"decisionId": "d", "itemId": "i", "event": "click"})
+        assert anonymous.status_code == 401 and anonymous.json()["code"] == "unauthorized"
+        unknown_event = client.post("/v1/decide/feedback", auth=(write, ""),
+                                    json={"decisionId": "d", "itemId": "i", "event": "like"})
+        assert unknown_event.status_code == 400 and unknown_event.json()["details"]["problems"][0]["field"] \
+            == "event"

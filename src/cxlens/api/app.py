@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cxlens.api.collect import CollectEndpoints
+from cxlens.api.decide import DecideEndpoints
 from cxlens.api.responses import JSON, error_response
 from cxlens.api.runtime import Runtime
 from cxlens.config import Settings
@@ -20,10 +21,11 @@ from cxlens.web import mount as mount_console
 
 log = logging.getLogger(__name__)
 
-# Rooms that serve HTTP; each module has ``router``. The Segment collection endpoints are not a
-# router but an ASGI middleware (``CollectEndpoints``), being the hot path: see ADR 0005.
+# Rooms that serve HTTP; each module has ``router``. The Segment collection endpoints and /v1/decide
+# are not routers but ASGI middleware (``CollectEndpoints``, ``DecideEndpoints``), being hot paths:
+# see ADR 0005 and ADR 0007.
 ROUTER_MODULES = (
-    "profiles", "privacy", "quality", "admin", "surveys", "journeys", "experiments", "decide",
+    "profiles", "privacy", "quality", "admin", "surveys", "journeys", "experiments",
     "segments", "analytics",
 )
 
@@ -49,6 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(CollectEndpoints)
+    app.add_middleware(DecideEndpoints)
     for name in ROUTER_MODULES:
         app.include_router(import_module(f"cxlens.api.{name}").router)
     mount_console(app)

@@ -1,51 +1,119 @@
-"""HTTP routes of personalization: ``POST /v1/decide`` and ``POST /v1/decide/feedback``.
+"""HTTP face of personalization: ``POST /v1/decide`` and ``POST /v1/decide/feedback``.
 
 ``/v1/decide`` takes an admin key: its answer reveals what a named person bought and likes, and write
 keys are public (they ship in browser and app code). Call it from your server. Feedback carries
 nothing personal, so a write key (HTTP Basic, as the collection API) or an admin key will do.
+
+Both are a plain ASGI middleware rather than FastAPI routes, like the collection endpoints (ADR 0005,
+ADR 0007): a decision costs about 0.5 ms of CPU, and FastAPI's per-request machinery (routing across
+every room's routes, dependency solving, the threadpool hop of a sync route, ``Request``/``Response``
+objects) cost more than that. A decision runs on the event loop: it is array work on memory
+snapshots, shorter than a thread hand-off, and the fatigue ledger's reservation is atomic under its
+own lock either way. Loading the engine (seconds, once) and feedback (a row written to the store)
+run in the threadpool. Auth, validation messages, statuses and the JSON error shape are those of
+every other route (``responses.error_response``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+import orjson
+from starlette.concurrency import run_in_threadpool
 
-from cxlens.api.collect import basic_user
-from cxlens.api.deps import require_admin, runtime
+from cxlens import jsonutil
+from cxlens.api.collect import ASGIApp, Receive, Scope, Send, basic_user_of, read_capped
+from cxlens.api.responses import JSON, error_response
+from cxlens.api.runtime import Runtime
+from cxlens.decide.engine import DecisionEngine
 from cxlens.decide.request import DecideRequest, FeedbackRequest
-from cxlens.decide.service import EngineHolder
-from cxlens.errors import AuthenticationError
+from cxlens.decide.service import EngineHolder, parse
+from cxlens.errors import AuthenticationError, CxlensError, InvalidInputError
 from cxlens.keys import ApiKey
 
-router = APIRouter(prefix="/v1/decide", tags=["decide"])
-Admin = Annotated[ApiKey, Depends(require_admin)]
+DECIDE, FEEDBACK = "/v1/decide", "/v1/decide/feedback"
+MAX_BODY = 256 * 1024  # a decision request is a few hundred bytes; a cart of 200 ids stays far below this
+_JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
-def _engine(request: Request) -> Any:
-    holder = getattr(request.app.state, "decide", None)
-    if holder is None:
-        holder = request.app.state.decide = EngineHolder()
-    rt = runtime(request)
-    return holder.get(rt.store, rt.settings)
+def _bearer(header: str | None) -> str | None:
+    scheme, _, token = (header or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
 
 
-def _write_or_admin(request: Request) -> ApiKey:
-    if request.headers.get("authorization", "").lower().startswith("bearer "):
-        return require_admin(request)
-    secret = basic_user(request)
+def _admin(runtime: Runtime, header: str | None) -> ApiKey:
+    """Admin routes take ``Authorization: Bearer <admin key>`` (as ``api.deps.require_admin``)."""
+    return runtime.keyring.authenticate(_bearer(header), "admin")
+
+
+def _write_or_admin(runtime: Runtime, header: str | None) -> ApiKey:
+    if (header or "").lower().startswith("bearer "):
+        return _admin(runtime, header)
+    secret = basic_user_of(header)
     if not secret:
         raise AuthenticationError("missing key: send a write key as HTTP Basic username or an admin key as "
                                   "a Bearer token")
-    return runtime(request).keyring.authenticate(secret, "write")
+    return runtime.keyring.authenticate(secret, "write")
 
 
-@router.post("")
-def decide(request: Request, body: DecideRequest, _: Admin) -> dict[str, Any]:
-    return _engine(request).decide(body)  # type: ignore[no-any-return]
+def _payload(body: bytes) -> Any:
+    if not body.strip():
+        raise InvalidInputError('the body must be a JSON object, for example {"placement": "home"}')
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInputError(f"the body is not valid JSON: {exc}") from None
 
 
-@router.post("/feedback")
-def feedback(request: Request, body: FeedbackRequest,
-             _: Annotated[ApiKey, Depends(_write_or_admin)]) -> dict[str, Any]:
-    return _engine(request).feedback(body)  # type: ignore[no-any-return]
+class DecideEndpoints:
+    """ASGI middleware answering ``/v1/decide`` and ``/v1/decide/feedback``, passing everything else on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"] if scope["type"] == "http" else None
+        if path not in (DECIDE, FEEDBACK):
+            await self._app(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            response = JSON({"code": "method_not_allowed", "message": "Method Not Allowed"},
+                            status_code=405, headers={"Allow": "POST"})
+            await response(scope, receive, send)
+            return
+        try:
+            body = await self._answer(path, scope, receive)
+        except CxlensError as exc:
+            await error_response(exc, "POST", path)(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer(self, path: str, scope: Scope, receive: Receive) -> bytes:
+        app = scope["app"]
+        runtime: Runtime = app.state.runtime
+        headers = {name: value.decode("latin-1") for name, value in scope["headers"]
+                   if name in (b"authorization", b"content-length")}
+        authorization = headers.get(b"authorization")
+        # the order FastAPI had: key, then body, then validation, and only then the engine (which
+        # fails without trained models: an invalid request still hears what is invalid)
+        if path == DECIDE:
+            _admin(runtime, authorization)
+        else:
+            _write_or_admin(runtime, authorization)
+        payload = _payload(await read_capped(receive, headers.get(b"content-length"), MAX_BODY))
+        if path == DECIDE:
+            decide_request = parse(DecideRequest, payload)
+            return jsonutil.dumps((await self._engine(app, runtime)).decide(decide_request))
+        feedback = parse(FeedbackRequest, payload)
+        engine = await self._engine(app, runtime)
+        return jsonutil.dumps(await run_in_threadpool(engine.feedback, feedback))
+
+    @staticmethod
+    async def _engine(app: Any, runtime: Runtime) -> DecisionEngine:
+        holder = EngineHolder.of(app.state)
+        engine = holder.loaded()
+        if engine is None:  # the first request loads the models: seconds, off the event loop
+            engine = await run_in_threadpool(holder.get, runtime.store, runtime.settings)
+        return engine

@@ -37,6 +37,7 @@ from cxlens.decide.rules import apply_rules, load_offers, load_rules, out_of_sto
 from cxlens.decide.state import CustomerState
 from cxlens.errors import CxlensError, NotFoundError
 from cxlens.identity.lookup import find_customer
+from cxlens.recommend.content import Replenishment
 from cxlens.recommend.service import Candidates, Recommend
 from cxlens.store import Store
 
@@ -123,8 +124,14 @@ class DecisionEngine:
         return found
 
     # -- the decision -------------------------------------------------------------------------------
-    def decide(self, request: DecideRequest, now: datetime | None = None) -> dict[str, Any]:
-        """Answer one request (see the module docstring for the order of steps)."""
+    def decide(self, request: DecideRequest, now: datetime | None = None, *,
+               preview: bool = False) -> dict[str, Any]:
+        """Answer one request (see the module docstring for the order of steps).
+
+        With ``preview`` the answer is the same but nothing happens: no contact is reserved against
+        the frequency caps (a full cap still withholds it) and nothing is journaled, so the console
+        can show what a person would see without changing what they will see.
+        """
         now = now or datetime.now(UTC)
         ctx = request.context
         placement = PLACEMENTS[request.placement]
@@ -138,9 +145,11 @@ class DecisionEngine:
         personalized = self.state.granted("personalization", customer, ctx.consent)
         if not personalized:
             fired.append("consent:non_personalized")
-        decision_id = "dec_" + secrets.token_hex(12)
+        decision_id = ("preview_" if preview else "dec_") + secrets.token_hex(12)
         base = {"decision_id": decision_id, "customer_id": customer, "placement": request.placement,
                 "channel": placement.channel, "personalized": personalized}
+        if preview:
+            base["preview"] = True
 
         if placement.outbound:
             blocked = None
@@ -182,7 +191,7 @@ class DecisionEngine:
 
         contact = None
         if placement.outbound and shown and customer is not None:
-            full = self.ledger.reserve(customer, placement.channel, now)
+            full = (self.ledger.full if preview else self.ledger.reserve)(customer, placement.channel, now)
             if full is not None:
                 fired.append(f"frequency_cap:{full.describe()}")
                 return self._finish(base, "suppressed", [], fired, request, now, x, None, actions)
@@ -232,6 +241,7 @@ class DecisionEngine:
         replenish = self.recommend.bundle.models.get("replenishment")
         if replenish is None or cands.user < 0:
             return []
+        assert isinstance(replenish, Replenishment), "'replenishment' is always a Replenishment model"
         due = []
         for item, gap, ratio in replenish.due(cands.user, now_days=datetime.now(UTC).timestamp() / 86_400):
             if REORDER_DUE[0] <= ratio <= REORDER_DUE[1]:
@@ -294,6 +304,10 @@ class DecisionEngine:
         models = {"recommend": self.recommend.bundle.version}
         if self.bandit is not None:
             models["bandit"] = "linucb"
+        result = {**base, "action": action, "items": shown, "rules": fired, "models": models,
+                  "actions": [a.to_dict() for a in actions], "decided_at": now}
+        if base.get("preview"):
+            return result
         context = request.context.model_dump(exclude={"consent"}, exclude_none=True, mode="json")
         context.pop("location", None)
         self.journal.record({**base, "decided_at": now, "action": action, "items": shown, "models": models,
@@ -304,8 +318,7 @@ class DecisionEngine:
                 self._recent[base["decision_id"]] = (x, base["customer_id"], set())
                 while len(self._recent) > CACHE_SIZE:
                     self._recent.popitem(last=False)
-        return {**base, "action": action, "items": shown, "rules": fired, "models": models,
-                "actions": [a.to_dict() for a in actions], "decided_at": now}
+        return result
 
     # -- feedback -----------------------------------------------------------------------------------
     def feedback(self, request: FeedbackRequest, now: datetime | None = None) -> dict[str, Any]:

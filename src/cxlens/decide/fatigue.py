@@ -94,6 +94,13 @@ class FatigueLedger:
 
     def reserve(self, customer_id: str, channel: str, now: datetime) -> Cap | None:
         """Record a contact if every cap allows it; else return the cap that is full (nothing recorded)."""
+        return self._check(customer_id, channel, now, record=True)
+
+    def full(self, customer_id: str, channel: str, now: datetime) -> Cap | None:
+        """The cap a contact now would exceed, or None — recording nothing (previews)."""
+        return self._check(customer_id, channel, now, record=False)
+
+    def _check(self, customer_id: str, channel: str, now: datetime, record: bool) -> Cap | None:
         caps = self.caps.get(channel, [])
         if not caps:
             return None
@@ -106,7 +113,8 @@ class FatigueLedger:
                 since = now - timedelta(seconds=cap.window_seconds)
                 if sum(1 for t in times if t > since) >= cap.max_contacts:
                     return cap
-            times.append(now)
+            if record:
+                times.append(now)
         return None
 
     def count(self, customer_id: str, channel: str, window_seconds: int, now: datetime) -> int:

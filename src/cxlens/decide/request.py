@@ -37,15 +37,16 @@ class DecideContext(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     device: Literal["desktop", "mobile", "tablet", "app", "other"] | None = None
-    page: str | None = Field(None, max_length=2_000)
-    product_id: str | None = Field(None, max_length=200, alias="productId")
+    page: str | None = Field(default=None, max_length=2_000)
+    product_id: str | None = Field(default=None, max_length=200, alias="productId")
     cart: list[str] = Field(default_factory=list, max_length=200)
-    location: str | None = Field(None, max_length=200, description="City or region, for local popularity.")
-    local_time: datetime | None = Field(None, alias="localTime",
+    location: str | None = Field(default=None, max_length=200,
+                                 description="City or region, for local popularity.")
+    local_time: datetime | None = Field(default=None, alias="localTime",
                                         description="The person's local time with its UTC offset.")
-    timezone: str | None = Field(None, max_length=64, description="IANA zone, e.g. Europe/Berlin.")
-    consent: dict[str, bool] | None = Field(None, description="Choices the page knows right now; a refusal "
-                                            "here wins over the stored consent.")
+    timezone: str | None = Field(default=None, max_length=64, description="IANA zone, e.g. Europe/Berlin.")
+    consent: dict[str, bool] | None = Field(default=None, description="Choices the page knows right now; a "
+                                            "refusal here wins over the stored consent.")
 
     @field_validator("local_time")
     @classmethod

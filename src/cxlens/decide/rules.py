@@ -87,7 +87,7 @@ def apply_rules(items: np.ndarray, scores: np.ndarray, rules: list[BusinessRule]
     targets anything in the catalogue."""
     finite = scores[np.isfinite(scores)]
     spread = float(finite.std()) if len(finite) > 1 and finite.std() > 0 else 1.0
-    pins = []
+    pins: list[tuple[int, int]] = []
     for rule in rules:
         if not rule.applies(placement) or not len(rule.targets):
             continue

@@ -56,6 +56,19 @@ class EngineHolder:
         self._engine: DecisionEngine | None = None
         self._lock = threading.Lock()
 
+    @staticmethod
+    def of(state: Any) -> EngineHolder:
+        """The holder kept on an app's ``state``: the API and the console share one engine, so one
+        fatigue ledger and one bandit."""
+        holder = getattr(state, "decide", None)
+        if holder is None:
+            holder = state.decide = EngineHolder()
+        return holder
+
+    def loaded(self) -> DecisionEngine | None:
+        """The engine if it is loaded already (the hot path need not take the lock)."""
+        return self._engine
+
     def get(self, store: Store, settings: Settings) -> DecisionEngine:
         if self._engine is None:
             with self._lock:

@@ -15,7 +15,7 @@ from cxlens.web.nav import NavItem
 PAGE_MODULES = (
     "login", "overview", "customers", "data", "privacy", "users", "surveys_hosted", "surveys",
     "clv", "voc_text", "models", "journeys", "experiments", "program",
-    "segments", "churn", "drivers",
+    "segments", "churn", "drivers", "personalization",
 )
 STATIC_PATH = "/static"
 
