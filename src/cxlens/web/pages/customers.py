@@ -1,13 +1,13 @@
-"""Customers: the recently seen list, look-up by any identifier, and the customer 360."""
+"""Customers: the recently seen list, search by any identifier or trait, and the customer 360."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
-from cxlens.errors import NotFoundError
+from cxlens.errors import InvalidInputError
+from cxlens.identity.lookup import FORMS
+from cxlens.profiles.search import search_customers
 from cxlens.profiles.view import get_profile, get_timeline
 from cxlens.web import queries
 from cxlens.web.guard import console_router, require, settings_of, store_of
@@ -20,14 +20,6 @@ NAV = (NavItem("Customers", "/customers", order=10),)
 TIMELINE_PAGE = 50
 
 
-def _row(person: dict[str, Any]) -> dict[str, Any]:
-    """A profile as one line of the result list."""
-    emails = [i["value"] for i in person["identities"] if i["kind"] == "email"]
-    return {"customer_id": person["customer_id"], "email": min(emails, default=None),
-            "identifiers": len(person["identities"]), "first_seen": person["first_seen"],
-            "last_seen": person["last_seen"]}
-
-
 @router.get("/customers", response_class=HTMLResponse)
 def customers(
     request: Request, q: str = "", page_no: int = 1, session: Session = Depends(require("view"))
@@ -37,12 +29,12 @@ def customers(
         return page(request, "customers.html", title="Customers", q=q,
                     result=queries.recent_customers(store, page_no))
     try:
-        person = get_profile(store, settings_of(request), q)
-    except NotFoundError as exc:
+        result = search_customers(store, settings_of(request), q, page_no)
+    except InvalidInputError as exc:
         return page(request, "customers.html", title="Customers", q=q, missing=exc.message,
                     result={"rows": [], "total": 0, "page": 1, "pages": 1})
-    return page(request, "customers.html", title="Customers", q=q,
-                result={"rows": [_row(person)], "total": 1, "page": 1, "pages": 1})
+    return page(request, "customers.html", title="Customers", q=q, result=result,
+                missing=None if result["total"] else f"search takes {FORMS}, a trait as name=value, or text")
 
 
 @router.get("/customers/{customer_id}", response_class=HTMLResponse)
