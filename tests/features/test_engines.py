@@ -27,8 +27,8 @@ def spark():
 
 def test_every_feature_value_agrees(store, settings, spark):
     load(store, settings, random_history(120))
-    store.execute("CREATE TABLE comment_scores (message_id VARCHAR, sentiment DOUBLE)")
-    store.execute("INSERT INTO comment_scores SELECT message_id, (hash(message_id) % 200) / 100.0 - 1 "
+    store.execute("INSERT INTO comment_scores (message_id, sentiment, label, model, scored_at) "
+                  "SELECT message_id, (hash(message_id) % 200) / 100.0 - 1, 'neutral', 'test', now() "
                   "FROM feedback")
     as_of = T0 + timedelta(days=90)
     local = build_features(duckdb_engine(store), as_of, consent_defaults=settings.consent_defaults)

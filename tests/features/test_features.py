@@ -91,10 +91,10 @@ def test_one_customer_equals_their_row_in_the_whole_table(store, settings):
     pd.testing.assert_frame_equal(part.frame, whole.frame.loc[some])
 
 
-def test_optional_sentiment_table_is_used_when_present(loaded, settings):
-    loaded.execute("CREATE TABLE comment_scores (message_id VARCHAR, sentiment DOUBLE)")
+def test_comment_sentiment_is_used_when_scored(loaded, settings):
     ids = [r[0] for r in loaded.fetchall("SELECT message_id FROM feedback ORDER BY timestamp")]
-    loaded.executemany("INSERT INTO comment_scores VALUES (?, ?)", [(ids[0], -0.5), (ids[1], 0.9)])
+    loaded.executemany("INSERT INTO comment_scores (message_id, sentiment, label, model, scored_at) "
+                       "VALUES (?, ?, 'neutral', 'test', now())", [(ids[0], -0.5), (ids[1], 0.9)])
     frame = by_user(loaded, build_features(duckdb_engine(loaded), T0 + 50 * DAY).frame)
     assert frame.loc["alice", "mean_sentiment"] == pytest.approx(0.2)
 
