@@ -33,6 +33,7 @@ demo: $(STAMP)
 
 test: $(EMBED) system-deps
 	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/mypy src
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)

@@ -67,7 +67,11 @@ def main() -> int:
                 shots = {"overview": "/", "customers": "/customers",
                          "customer-360": f"/customers/{customer_id}", "data": "/data",
                          "privacy": "/privacy", "users": "/users", "clv": "/clv", "voc-text": "/voc/text",
-                         "models": "/models"}
+                         "models": "/models", "segments": "/segments", "churn": "/churn",
+                         "drivers": "/voc/drivers", "surveys": "/surveys", "followups": "/surveys/followups",
+                         "personalization": "/personalization", "journeys": "/journeys",
+                         "funnels": "/journeys/funnels", "attribution": "/journeys/attribution",
+                         "experiments": "/experiments/checkout-flow", "program": "/program"}
                 for name, path in shots.items():
                     page.goto(url + path)
                     page.wait_for_load_state("networkidle")

@@ -26,7 +26,7 @@ class IdentityConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     priorities: tuple[str, ...] = Field(
-        ("user_id", "email", "phone", "external_id", "anonymous_id"),
+        default=("user_id", "email", "phone", "external_id", "anonymous_id"),
         description="Identifier kinds from strongest to weakest; the strongest names the customer.",
     )
     limits: dict[str, int] = Field(
@@ -35,17 +35,17 @@ class IdentityConfig(BaseModel):
         description="Most identifiers of a kind one customer may hold; a merge beyond it is refused.",
     )
     blocked_values: tuple[str, ...] = Field(
-        ("", "null", "none", "nil", "undefined", "nan", "anonymous", "unknown", "guest", "test",
-         "0", "-1", "n/a", "na", "[object object]"),
+        default=("", "null", "none", "nil", "undefined", "nan", "anonymous", "unknown", "guest", "test",
+                 "0", "-1", "n/a", "na", "[object object]"),
         description="Placeholder values (compared case-insensitively) that never identify anyone.",
     )
     blocked_emails: tuple[str, ...] = Field(
-        ("test@test.com", "test@example.com", "noreply@example.com", "user@example.com",
-         "email@example.com", "a@a.com", "none@none.com", "no@email.com"),
+        default=("test@test.com", "test@example.com", "noreply@example.com", "user@example.com",
+                 "email@example.com", "a@a.com", "none@none.com", "no@email.com"),
         description="Test and placeholder e-mail addresses that never identify anyone.",
     )
     identifier_traits: tuple[str, ...] = Field(
-        (),
+        default=(),
         description="Extra trait names whose values are external ids (for example a CRM id).",
     )
 

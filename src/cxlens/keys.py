@@ -54,7 +54,7 @@ def create_key(store: Store, kind: str, name: str) -> CreatedKey:
     if not name:
         raise InvalidInputError("a key needs a non-empty name", field="name")
     secret = _PREFIX[kind] + secrets.token_urlsafe(32)
-    key = ApiKey(key_id="key_" + secrets.token_hex(8), kind=kind, name=name,  # type: ignore[arg-type]
+    key = ApiKey(key_id="key_" + secrets.token_hex(8), kind=kind, name=name,
                  created_at=datetime.now(UTC))
     store.execute(
         "INSERT INTO api_keys (key_id, kind, name, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)",

@@ -9,7 +9,7 @@ from cxlens.keys import ApiKey
 
 
 def runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    return request.app.state.runtime
 
 
 def require_admin(request: Request) -> ApiKey:

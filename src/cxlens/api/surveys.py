@@ -118,7 +118,7 @@ def create_link(request: Request, survey_id: str, body: LinkRequest, _: Admin) -
     primary = survey.primary
     choices = (
         range(primary.low, primary.high + 1)
-        if primary.low is not None
+        if primary.low is not None and primary.high is not None
         else ("yes", "no")
         if primary.kind == "yesno"
         else ()

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Group
+from rich.progress import TaskID
 from rich.text import Text
 
 from cxlens.cli.common import DataDirOption, JsonOption, emit, progress, settings_for, table
@@ -79,7 +80,7 @@ def demo(
     """Build a synthetic omnichannel retailer (with ground truth), learn from it, and serve it."""
     settings = settings_for(data_dir)
     with progress(transient=True) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def on_progress(step: str, done: float) -> None:
             if step not in tasks:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.console import Group
@@ -11,6 +11,10 @@ from rich.text import Text
 
 from cxlens.cli.common import DataDirOption, JsonOption, emit, settings_for, table
 from cxlens.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from cxlens.voc.calendar import CompareMode
+    from cxlens.voc.pls import Scheme
 
 DataFile = Annotated[Path | None, typer.Option("--data", help="CSV, Parquet or JSONL file of answers.")]
 ByOption = Annotated[
@@ -60,7 +64,7 @@ def _score_report(
             by=groups,
             period=period,
             timestamp_col=timestamp_col,
-            compare_to=compare,
+            compare_to=cast("CompareMode | None", compare),  # report_from_frame checks it
             confidence=confidence,
         )
     from cxlens.store import Store
@@ -73,7 +77,8 @@ def _score_report(
         )
     with Store(settings.store_path, read_only=True) as store:
         return report_from_store(
-            store, metric, by=groups, period=period, compare_to=compare, confidence=confidence
+            store, metric, by=groups, period=period, confidence=confidence,
+            compare_to=cast("CompareMode | None", compare),  # report_from_store checks it
         )
 
 
@@ -258,9 +263,9 @@ def model_command(
     if method == "pls":
         from cxlens.voc.pls import PLSPathModel
 
-        summary = (
-            PLSPathModel(text, scheme=scheme, n_bootstrap=bootstrap, random_state=seed).fit(frame).summary()
-        )  # type: ignore[arg-type]
+        # PLSPathModel.fit refuses an unknown scheme with a clear error.
+        model = PLSPathModel(text, scheme=cast("Scheme", scheme), n_bootstrap=bootstrap, random_state=seed)
+        summary = model.fit(frame).summary()
     elif method == "sem":
         from cxlens.voc.sem import StructuralEquationModel
 

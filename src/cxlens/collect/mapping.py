@@ -110,7 +110,7 @@ KIND_FIELDS: dict[FileKind, dict[str, tuple[str, ...]]] = {
     },
 }
 for _kind in ("events", "orders", "customers", "feedback"):
-    KIND_FIELDS[_kind].update({k: v[1] for k, v in CAMPAIGN_FIELDS.items()})  # type: ignore[index]
+    KIND_FIELDS[_kind].update({k: v[1] for k, v in CAMPAIGN_FIELDS.items()})
 KIND_FIELDS["customers"].update({k: v[1] for k, v in CONSENT_FIELDS.items()})
 
 # Where columns that match no field go, per kind.
@@ -145,7 +145,7 @@ def check_kind(kind: str) -> FileKind:
         raise InvalidInputError(
             f"unknown file kind {kind!r}: use one of {', '.join(FILE_KINDS)}", field="kind"
         )
-    return kind  # type: ignore[return-value]
+    return kind
 
 
 def parse_map_options(options: Iterable[str]) -> dict[str, str]:

@@ -16,6 +16,7 @@ gathers, so the fsync cost is shared by all concurrent requests.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import struct
@@ -148,7 +149,7 @@ class WalWriter:
         self._pending_bytes = 0
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._file = None
+        self._file: io.FileIO | None = None
         self._segment = 0
         self._size = 0
         self.committed = WalPosition(0, 0)

@@ -318,7 +318,8 @@ class ChunkSimulator:
         return table, truth
 
     def _comments(self, theme: np.ndarray, sentiment: np.ndarray) -> pa.Array:
-        texts, offsets, counts = [], np.zeros((5, 3), int), np.zeros((5, 3), int)
+        texts: list[str] = []
+        offsets, counts = np.zeros((5, 3), int), np.zeros((5, 3), int)
         for i, t in enumerate(biz.THEMES):
             for j, s in enumerate(biz.SENTIMENTS):
                 offsets[i, j], counts[i, j] = len(texts), len(biz.COMMENTS[t][s])

@@ -80,8 +80,11 @@ def build_demo(settings: Settings, *, customers: int = 1_000, seed: int = 7,
     with Store(settings.store_path) as store:
         for kind in KINDS:
             started = time.perf_counter()
+            def on_import(done: float, k: str = kind) -> None:
+                report(f"import {k}", done)
+
             result = import_file(store, settings, kind, files.files[kind], source=f"demo:{kind}",
-                                 on_progress=lambda done, k=kind: report(f"import {k}", done))
+                                 on_progress=on_import)
             seconds[f"import {kind}"] = time.perf_counter() - started
             summary = result.to_dict()
             summary.pop("rejected")

@@ -62,7 +62,8 @@ def partition(
     kind = kind.astype(np.int64)
     degree = np.bincount(np.concatenate([a * n_kinds + kind[b], b * n_kinds + kind[a]]),
                          minlength=n * n_kinds).reshape(n, n_kinds)
-    is_hub = (degree > limits[None, :]).any(axis=1)
+    # asarray: numpy's stubs type a reduction along an axis as "scalar or array"; here it is an array.
+    is_hub = np.asarray((degree > limits[None, :]).any(axis=1))
     if hub is not None:
         is_hub |= hub
     keep = ~(is_hub[a] | is_hub[b])
@@ -71,7 +72,7 @@ def partition(
     cluster = _group_min(labels, n)
 
     counts = np.bincount(cluster * n_kinds + kind, minlength=n * n_kinds).reshape(n, n_kinds)
-    conflicted = (counts > limits[None, :]).any(axis=1)  # indexed by cluster representative
+    conflicted = np.asarray((counts > limits[None, :]).any(axis=1))  # indexed by cluster representative
     customer = cluster.copy()
     refused: list[tuple[int, int]] = []
     if conflicted.any():

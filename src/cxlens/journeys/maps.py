@@ -83,7 +83,7 @@ def _stage_rows(store: Store, config: JourneyConfig, population: Population) -> 
         reach = int(r.get("reach") or 0)
         last = i == len(stages) - 1
         converted = None if last else int(r.get("converted") or 0)
-        conversion = None if last or not reach else converted / reach
+        conversion = None if converted is None or not reach else converted / reach
         out.append(
             {
                 "stage": stage,
@@ -156,7 +156,7 @@ def _length_and_quality(
             (model.repeat_purchase_stage, "repeat_or_loyal_rate"),
             ("service", "service_rate"),
         ):
-            if stage in reach:
+            if stage is not None and stage in reach:
                 quality[name] = (
                     store.scalar(
                         f"""

@@ -298,7 +298,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         out = []
         for i in range(len(inputs)):
             row = deltas.iloc[i].sort_values(ascending=False)
-            reasons = []
+            reasons: list[dict[str, Any]] = []
             for name, effect in row.items():
                 if effect <= 0.005 or len(reasons) >= top:
                     break

@@ -113,7 +113,7 @@ def evaluate_churn(engine: Engine, *, as_of: datetime | str | None = None, horiz
                     "importance": float(value)}
                    for name, value in model.feature_importances_.head(15).items()]
     final = ChurnModel(horizon_days=horizon_days, **params).fit(holdout.X, holdout.y)
-    report = {
+    report: dict[str, Any] = {
         "model": MODEL_NAME,
         "as_of": end,
         "horizon_days": horizon_days,

@@ -34,8 +34,10 @@ CATEGORY_PURPOSES: dict[str, str] = {
 }
 
 # (column, JSON path of an object whose keys are purposes)
-_PURPOSE_OBJECTS = (("context", ("consent",)), ("traits", ("consent",)))
-_CATEGORY_OBJECT = ("context", ("consent", "categoryPreferences"))
+_PURPOSE_OBJECTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("context", ("consent",)), ("traits", ("consent",))
+)
+_CATEGORY_OBJECT: tuple[str, tuple[str, ...]] = ("context", ("consent", "categoryPreferences"))
 
 
 def _obj(record: Mapping[str, Any], column: str, path: tuple[str, ...]) -> Mapping[str, Any]:
@@ -53,9 +55,9 @@ def record_choices(record: Mapping[str, Any]) -> dict[str, bool]:
             if purpose in PURPOSES and isinstance(granted, bool):
                 answers.setdefault(purpose, []).append(granted)
     for category, granted in _obj(record, *_CATEGORY_OBJECT).items():
-        purpose = CATEGORY_PURPOSES.get(str(category).lower())
-        if purpose and isinstance(granted, bool):
-            answers.setdefault(purpose, []).append(granted)
+        category_purpose = CATEGORY_PURPOSES.get(str(category).lower())
+        if category_purpose and isinstance(granted, bool):
+            answers.setdefault(category_purpose, []).append(granted)
     return {purpose: all(values) for purpose, values in answers.items()}
 
 

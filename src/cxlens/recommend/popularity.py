@@ -80,7 +80,7 @@ class Popularity(Recommender):
         pick = slice(None) if items is None else items
         share = self.counts_[pick] / self.total_
         counts = self.segment_counts_.get(segment) if segment else None
-        if counts is None:
+        if segment is None or counts is None:
             return share
         return (counts[pick] + self.segment_shrinkage * share) / (self.segment_totals_[segment] +
                                                                   self.segment_shrinkage)

@@ -21,6 +21,7 @@ from cxlens.recommend.data import load_interactions
 from cxlens.recommend.evaluate import evaluate
 from cxlens.recommend.hybrid import Hybrid
 from cxlens.recommend.models import ModelBundle, build_models, load_bundle, save_bundle, train_bundle
+from cxlens.recommend.popularity import Popularity
 from cxlens.recommend.serving import CANDIDATES, combine_context
 from cxlens.recommend.synthetic import latent_interactions
 from cxlens.store import Store
@@ -130,9 +131,14 @@ class Recommend:
         """The catalogue index of a product id; None when the catalogue does not have it."""
         return None if item_id is None else self.catalogue.index.get(str(item_id))
 
+    def _popularity(self) -> Popularity:
+        model = self.bundle.models["popularity"]
+        assert isinstance(model, Popularity), "every bundle has a Popularity model under 'popularity'"
+        return model
+
     def popular(self, segment: str | None) -> np.ndarray:
         """The best items in a segment (or overall), computed once per segment the model knows."""
-        popularity = self.bundle.models["popularity"]
+        popularity = self._popularity()
         key = segment if segment in popularity.segment_counts_ else None
         best = self._popular.get(key)
         if best is None:
@@ -151,7 +157,7 @@ class Recommend:
         seen, weights = self.history_of(user)
         if len(seen) == 0:
             best = self.popular(segment)[:n]
-            scores = self.bundle.models["popularity"].score_segment(segment, best)
+            scores = self._popularity().score_segment(segment, best)
             return Candidates(best, np.asarray(scores, np.float64), np.zeros(len(best), np.uint8),
                               np.full(len(best), -1), ("popularity",), -1, seen, weights, "popularity",
                               segment)

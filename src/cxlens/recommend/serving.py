@@ -16,6 +16,7 @@ factors); people the models never saw get popularity.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ def build_index(models: dict[str, Recommender], history: sp.csr_matrix, n: int =
         users = np.arange(start, min(start + batch, n_users))
         rows = history[users]
         parts = hybrid.parts(users, rows)
-        total = sum(parts.values())
+        total = functools.reduce(np.add, parts.values())
         best = top_k(total, n)
         for row in range(len(users)):
             lo, hi = rows.indptr[row], rows.indptr[row + 1]

@@ -121,7 +121,7 @@ def _snapshot(store: Store, name: str, compiled: CompiledAudience, moment: datet
                       f"(SELECT customer_id FROM {_NEW})", {"a": name})
         store.execute(f"INSERT INTO audience_members SELECT $a, customer_id, $t FROM {_NEW} "
                       f"WHERE customer_id NOT IN ({old})", args)
-        size, consented = store.fetchone(f"SELECT count(*), count(*) FILTER (WHERE consented) FROM {_NEW}")
+        size, consented = store.fetchall(f"SELECT count(*), count(*) FILTER (WHERE consented) FROM {_NEW}")[0]
         store.execute("INSERT INTO audience_sizes VALUES ($a, $t, $s, $j, $l, $c)",
                       {**args, "s": size, "j": joined, "l": left, "c": consented})
         store.execute("UPDATE audiences SET refreshed_at = $t, size = $s WHERE name = $a",

@@ -61,8 +61,8 @@ def lmg(corr: np.ndarray) -> np.ndarray:
     target = p
     r2: dict[frozenset[int], float] = {}
     for size in range(p + 1):
-        for subset in combinations(range(p), size):
-            r2[frozenset(subset)] = _r2_from_corr(corr, subset, target)
+        for members in combinations(range(p), size):
+            r2[frozenset(members)] = _r2_from_corr(corr, members, target)
     weight = [factorial(s) * factorial(p - s - 1) / factorial(p) for s in range(p)]
     shares = np.zeros(p)
     for subset, value in r2.items():

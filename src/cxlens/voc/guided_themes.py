@@ -106,7 +106,7 @@ class GuidedThemeModel:
         self.labels_ = self._label(matrix, hits)
         self.keyword_share_ = float(clear.mean())
         vocab = self.vectorizer_.get_feature_names_out()
-        self.themes_ = [
+        self.themes_: list[dict[str, Any]] = [
             {"id": k, "name": name, "keywords": self._theme_words_[name],
              "terms": [str(vocab[i]) for i in np.argsort(-self.classifier_.coef_[k])[:8]]
              if self.classifier_.coef_.shape[0] > 1 else []}

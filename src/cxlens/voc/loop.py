@@ -257,7 +257,8 @@ def list_tasks(
     limit: int = 200,
 ) -> list[dict[str, Any]]:
     """Tasks, most urgent first; ``overdue_at`` keeps open tasks past due at that time."""
-    where, params = ["true"], []  # type: ignore[var-annotated]
+    where: list[str] = ["true"]
+    params: list[Any] = []
     if status is not None:
         if status not in STATUSES:
             raise InvalidInputError(f"unknown status {status!r}; use {', '.join(STATUSES)}", field="status")

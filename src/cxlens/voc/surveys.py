@@ -219,11 +219,11 @@ def read_definition_file(path: Path | str) -> dict[str, Any]:
         import yaml
 
         try:
-            return yaml.safe_load(text)  # type: ignore[no-any-return]
+            return yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise InvalidInputError(f"{path} is not valid YAML: {exc}", field="file") from None
     try:
-        return jsonutil.loads(text)  # type: ignore[no-any-return]
+        return jsonutil.loads(text)
     except jsonutil.JSONDecodeError as exc:
         raise InvalidInputError(f"{path} is not valid JSON: {exc}", field="file") from None
 

@@ -38,7 +38,7 @@ _EMPTY = alt.Data(values=[])
 
 
 @lru_cache(maxsize=512)
-def _shape(build: Callable[..., alt.Chart], description: str, *params: Any) -> tuple[str, str]:
+def _shape(build: Callable[..., alt.TopLevelMixin], description: str, *params: Any) -> tuple[str, str]:
     """``build(*params)``'s spec as JSON text, split where the data goes (cached per shape)."""
     spec = build(*params).properties(description=description).to_dict(validate=False)
     spec["data"] = _DATA_MARK
@@ -46,7 +46,7 @@ def _shape(build: Callable[..., alt.Chart], description: str, *params: Any) -> t
     return before, after
 
 
-def _spec(build: Callable[..., alt.Chart], description: str, params: tuple[Any, ...],
+def _spec(build: Callable[..., alt.TopLevelMixin], description: str, params: tuple[Any, ...],
           data: Sequence[dict[str, Any]], keys: Sequence[str]) -> str:
     """The chart's spec with ``data`` in it: only the encoded fields go to the browser."""
 

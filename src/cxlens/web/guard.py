@@ -8,7 +8,8 @@ token of every state-changing request before the page's own code runs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
@@ -41,11 +42,11 @@ class SignInRequired(Exception):
 
 
 def store_of(request: Request) -> Store:
-    return request.app.state.runtime.store  # type: ignore[no-any-return]
+    return request.app.state.runtime.store
 
 
 def settings_of(request: Request) -> Settings:
-    return request.app.state.runtime.settings  # type: ignore[no-any-return]
+    return request.app.state.runtime.settings
 
 
 def config_of(request: Request) -> ConsoleConfig:
@@ -90,7 +91,7 @@ def safe_next(target: str | None) -> str:
 class ConsoleRoute(APIRoute):
     """Route class of every console page: session, CSRF and errors handled in one place."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def console_handler(request: Request) -> Response:

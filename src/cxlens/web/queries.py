@@ -38,7 +38,8 @@ class Window:
 
     def where(self, column: str = "timestamp", channel_column: str = "channel") -> tuple[str, list[Any]]:
         """SQL condition and parameters selecting rows inside the window."""
-        sql, params = f"{column} >= ? AND {column} < ?", [self.since, self.until]
+        sql = f"{column} >= ? AND {column} < ?"
+        params: list[Any] = [self.since, self.until]
         if self.channel:
             sql += f" AND {channel_column} = ?"
             params.append(self.channel)

@@ -157,11 +157,14 @@ def authenticate(
         f"SELECT {_USER_COLUMNS}, password_hash FROM console_users WHERE email = ?", [normalize_email(email)]
     )
     stored_hash = row[-1] if row else None
-    if not verify_password(stored_hash, password) or row is None or row[4] is not None:
+    # verify_password is False without a hash; the explicit None test tells mypy so too.
+    if (not verify_password(stored_hash, password) or stored_hash is None or row is None
+            or row[4] is not None):
         store.execute("INSERT INTO console_login_failures VALUES (?, ?)", [digest, now])
         raise AuthenticationError("e-mail or password is not right (or the account is disabled)")
     store.execute("DELETE FROM console_login_failures WHERE email_hash = ?", [digest])
-    updates = "last_login_at = ?" + (", password_hash = ?" if needs_rehash(stored_hash) else "")
-    params = [now, *([hash_password(password)] if needs_rehash(stored_hash) else []), row[0]]
+    rehash = needs_rehash(stored_hash)
+    updates = "last_login_at = ?" + (", password_hash = ?" if rehash else "")
+    params = [now, *([hash_password(password)] if rehash else []), row[0]]
     store.execute(f"UPDATE console_users SET {updates} WHERE user_id = ?", params)
     return ConsoleUser(*row[:-1])

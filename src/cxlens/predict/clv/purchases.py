@@ -63,7 +63,10 @@ class RepeatPurchaseModel(MaximumLikelihoodModel):
                 f"{self.model_name} needs repeat customers, but every customer bought only once "
                 "(frequency 0 everywhere): collect a longer history or use a longer calibration window"
             )
-        x, tx, T = stats.columns["x"], stats.columns["tx"], stats.columns["T"]
+        # Plain columns, or Levels (distinct values + codes) for models that sum per distinct value.
+        x: Any = stats.columns["x"]
+        tx: Any = stats.columns["tx"]
+        T: Any = stats.columns["T"]
         if self.uses_levels:
             x, tx, T = Levels.of(x), Levels.of(tx), Levels.of(T)
         self._maximize(lambda p: self._loglik(p, x, tx, T), weights, self._totals(weights, x, tx, T))
@@ -103,7 +106,7 @@ class RepeatPurchaseModel(MaximumLikelihoodModel):
 
     def log_likelihood_rows(self, X: pd.DataFrame) -> np.ndarray:
         """Each customer's log-likelihood under the fitted parameters (for diagnostics)."""
-        params = self._p()
+        params = np.asarray(self._p())
         return self._per_row(X, lambda x, tx, T: self._loglik(params, x, tx, T))
 
     # -- the model-specific formulas -------------------------------------------------------------

@@ -86,7 +86,7 @@ def _compare(title: str, report: dict[str, Any], table: str, x: str, y: str, tit
     models = (("churn model", report["metrics"]), ("RFM baseline", report["baseline"]["metrics"]))
     data = [{**row, "model": name} for name, metrics in models for row in metrics[table]]
     keys = ("model", x, y)
-    spec = charts._spec(_compare_shape, title,  # type: ignore[arg-type]  # _spec also takes layers
+    spec = charts._spec(_compare_shape, title,
                         (x, y, *titles, diagonal), data, keys)
     return charts.Chart(title, spec, ("model", *titles), charts._rows(data, keys))
 

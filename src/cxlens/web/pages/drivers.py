@@ -89,7 +89,7 @@ def _analyse(store: Store) -> dict[str, Any]:
             for d in result["drivers"]]
     cut = result["cutoffs"]
     keys = ("driver", "importance", "performance", "quadrant")
-    spec = charts._spec(_matrix_shape,  # type: ignore[arg-type]  # _spec also takes layers
+    spec = charts._spec(_matrix_shape,
                         "Importance and performance of each touchpoint for NPS",
                         (round(cut["importance"], 6), round(cut["performance"], 6)), rows, keys)
     return {**view, **result, "rows": rows,

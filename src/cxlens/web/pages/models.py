@@ -25,8 +25,11 @@ def _headline(report: object) -> list[tuple[str, object]]:
     data = jsonutil.loads(report) if isinstance(report, str) else report
     if not isinstance(data, dict):
         return []
-    return [(k, v) for k, v in data.items()
-            if isinstance(v, int | float | bool) or (isinstance(v, str) and len(v) <= 80)][:12]
+    headline: list[tuple[str, object]] = [
+        (k, v) for k, v in data.items()
+        if isinstance(v, int | float | bool) or (isinstance(v, str) and len(v) <= 80)
+    ]
+    return headline[:12]
 
 
 @router.get("/models", response_class=HTMLResponse)

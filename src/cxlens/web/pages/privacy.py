@@ -8,6 +8,8 @@ the route class) and, before erasing, a confirmation step showing what is held.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Depends, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
@@ -26,7 +28,7 @@ NAV = (NavItem("Privacy", "/privacy", order=30),)
 SHOWN = 100  # suppressions and audit entries listed on the page
 
 
-def _privacy_page(request: Request, **values: object) -> HTMLResponse:
+def _privacy_page(request: Request, **values: Any) -> HTMLResponse:
     store = store_of(request)
     suppressed = list_suppressions(store)
     return page(

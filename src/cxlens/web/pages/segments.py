@@ -51,7 +51,7 @@ def _heatmap(grid: list[dict[str, Any]], colour: str) -> charts.Chart:
     """Recency × frequency cells coloured by customers or mean spend (numbers printed in the cells)."""
     field, label = ("customers", "customers") if colour == "customers" else ("mean_monetary", "mean spend")
     keys = ("r", "f", "customers", "mean_monetary")
-    spec = charts._spec(_heatmap_shape,  # type: ignore[arg-type]  # _spec also takes layers
+    spec = charts._spec(_heatmap_shape,
                         f"RFM grid: {label} per recency and frequency score",
                         (field, label), grid, keys)
     return charts.Chart("RFM grid", spec, ("R", "F", "customers", "mean spend"), charts._rows(grid, keys))

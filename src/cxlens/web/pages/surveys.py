@@ -43,7 +43,7 @@ def band_chart(title: str, rows: list[dict[str, Any]], label: str) -> charts.Cha
     )
 
 
-def _band(label: str) -> alt.LayerChart:
+def _band(label: str) -> alt.LayerChart | alt.FacetChart:
     base = alt.Chart().encode(x=alt.X("month:T", title=None, timeUnit="yearmonth"))
     return alt.layer(
         base.mark_area(opacity=0.25, color=charts.PALETTE[0]).encode(
@@ -69,7 +69,7 @@ def journey_chart(title: str, rows: list[dict[str, Any]], label: str) -> charts.
     )
 
 
-def _journey(label: str, order: tuple[str, ...]) -> alt.LayerChart:
+def _journey(label: str, order: tuple[str, ...]) -> alt.LayerChart | alt.FacetChart:
     base = alt.Chart().encode(y=alt.Y("touchpoint:N", sort=list(order), title=None))
     return alt.layer(
         base.mark_rule(color=charts.PALETTE[0]).encode(x=alt.X("ci_low:Q", title=label), x2="ci_high:Q"),
