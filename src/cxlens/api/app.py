@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 # see ADR 0005 and ADR 0007.
 ROUTER_MODULES = (
     "profiles", "privacy", "quality", "admin", "surveys", "journeys", "experiments",
-    "segments", "analytics",
+    "segments", "analytics", "voc",
 )
 
 

@@ -11,10 +11,10 @@ from rich.text import Text
 
 from cxlens.cli.common import DataDirOption, JsonOption, emit, settings_for, table
 from cxlens.errors import InvalidInputError
+from cxlens.voc.measurement import fit_measurement_model
 
 if TYPE_CHECKING:
     from cxlens.voc.calendar import CompareMode
-    from cxlens.voc.pls import Scheme
 
 DataFile = Annotated[Path | None, typer.Option("--data", help="CSV, Parquet or JSONL file of answers.")]
 ByOption = Annotated[
@@ -259,19 +259,8 @@ def model_command(
 
     if not spec.is_file():
         raise InvalidInputError(f"no such model file: {spec}")
-    text, frame = spec.read_text(), read_table(data)
-    if method == "pls":
-        from cxlens.voc.pls import PLSPathModel
-
-        # PLSPathModel.fit refuses an unknown scheme with a clear error.
-        model = PLSPathModel(text, scheme=cast("Scheme", scheme), n_bootstrap=bootstrap, random_state=seed)
-        summary = model.fit(frame).summary()
-    elif method == "sem":
-        from cxlens.voc.sem import StructuralEquationModel
-
-        summary = StructuralEquationModel(text).fit(frame).summary()
-    else:
-        raise InvalidInputError(f"unknown method {method!r}: use sem or pls")
+    summary = fit_measurement_model(spec.read_text(), read_table(data), method=method, scheme=scheme,
+                                    n_bootstrap=bootstrap, random_state=seed)
     emit(summary, as_json=as_json, render=_render_model)
 
 
