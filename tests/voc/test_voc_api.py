@@ -44,7 +44,8 @@ def test_sentiment_matches_the_library(api) -> None:
 
 
 def test_drivers_and_model_on_the_ecsi_survey(api, shared_data) -> None:
-    ecsi = pd.read_csv(shared_data / "surveys" / "ecsi_satisfaction.csv").drop(columns=["Unnamed: 0", "gender"])
+    ecsi = pd.read_csv(shared_data / "surveys" / "ecsi_satisfaction.csv")
+    ecsi = ecsi.drop(columns=["Unnamed: 0", "gender"])
     rows = ecsi.to_dict(orient="records")
     drivers = api.post("/v1/voc/drivers", json={"rows": rows, "target": "sat1",
                                                 "drivers": ["qual1", "val1", "imag1"]}).json()
