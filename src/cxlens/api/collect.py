@@ -16,24 +16,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
 import orjson
 from starlette.requests import Request
+from starlette.types import Receive, Scope
 
-from cxlens.api.responses import JSON, error_response
+from cxlens.api.asgi import PostEndpoints
 from cxlens.collect.collector import ENDPOINTS
-from cxlens.errors import AuthenticationError, CxlensError, PayloadTooLargeError
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from cxlens.errors import AuthenticationError, PayloadTooLargeError
 
 _KIND_OF_PATH = {f"/v1/{kind}": kind for kind in ENDPOINTS}
-_JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 def basic_user(request: Request) -> str | None:
@@ -75,32 +67,13 @@ async def read_capped(receive: Receive, declared: str | None, limit: int) -> byt
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-class CollectEndpoints:
-    """ASGI middleware answering ``/v1/<kind>`` itself and passing everything else on."""
+class CollectEndpoints(PostEndpoints):
+    """Answers ``/v1/<kind>`` (the Segment endpoints) itself and passes everything else on."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
+    def match(self, path: str) -> str | None:
+        return _KIND_OF_PATH.get(path)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = _KIND_OF_PATH.get(scope["path"]) if scope["type"] == "http" else None
-        if kind is None:
-            await self._app(scope, receive, send)
-            return
-        if scope["method"] != "POST":
-            response = JSON({"code": "method_not_allowed", "message": "Method Not Allowed"},
-                            status_code=405, headers={"Allow": "POST"})
-            await response(scope, receive, send)
-            return
-        try:
-            body = await self._collect(kind, scope, receive)
-        except CxlensError as exc:
-            await error_response(exc, "POST", scope["path"])(scope, receive, send)
-            return
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-    async def _collect(self, kind: str, scope: Scope, receive: Receive) -> bytes:
+    async def answer(self, kind: str, scope: Scope, receive: Receive) -> bytes:
         runtime = scope["app"].state.runtime
         assert runtime.collector is not None, "the collector starts with the app"
         headers = {name: value.decode("latin-1") for name, value in scope["headers"]

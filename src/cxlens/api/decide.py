@@ -20,20 +20,20 @@ from typing import Any
 
 import orjson
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope
 
 from cxlens import jsonutil
-from cxlens.api.collect import ASGIApp, Receive, Scope, Send, basic_user_of, read_capped
-from cxlens.api.responses import JSON, error_response
+from cxlens.api.asgi import PostEndpoints
+from cxlens.api.collect import basic_user_of, read_capped
 from cxlens.api.runtime import Runtime
 from cxlens.decide.engine import DecisionEngine
 from cxlens.decide.request import DecideRequest, FeedbackRequest
 from cxlens.decide.service import EngineHolder, parse
-from cxlens.errors import AuthenticationError, CxlensError, InvalidInputError
+from cxlens.errors import AuthenticationError, InvalidInputError
 from cxlens.keys import ApiKey
 
 DECIDE, FEEDBACK = "/v1/decide", "/v1/decide/feedback"
 MAX_BODY = 256 * 1024  # a decision request is a few hundred bytes; a cart of 200 ids stays far below this
-_JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 def _bearer(header: str | None) -> str | None:
@@ -65,32 +65,13 @@ def _payload(body: bytes) -> Any:
         raise InvalidInputError(f"the body is not valid JSON: {exc}") from None
 
 
-class DecideEndpoints:
-    """ASGI middleware answering ``/v1/decide`` and ``/v1/decide/feedback``, passing everything else on."""
+class DecideEndpoints(PostEndpoints):
+    """Answers ``/v1/decide`` and ``/v1/decide/feedback`` itself and passes everything else on."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
+    def match(self, path: str) -> str | None:
+        return path if path in (DECIDE, FEEDBACK) else None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"] if scope["type"] == "http" else None
-        if path not in (DECIDE, FEEDBACK):
-            await self._app(scope, receive, send)
-            return
-        if scope["method"] != "POST":
-            response = JSON({"code": "method_not_allowed", "message": "Method Not Allowed"},
-                            status_code=405, headers={"Allow": "POST"})
-            await response(scope, receive, send)
-            return
-        try:
-            body = await self._answer(path, scope, receive)
-        except CxlensError as exc:
-            await error_response(exc, "POST", path)(scope, receive, send)
-            return
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
-
-    async def _answer(self, path: str, scope: Scope, receive: Receive) -> bytes:
+    async def answer(self, path: str, scope: Scope, receive: Receive) -> bytes:
         app = scope["app"]
         runtime: Runtime = app.state.runtime
         headers = {name: value.decode("latin-1") for name, value in scope["headers"]
