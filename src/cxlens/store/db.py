@@ -52,6 +52,7 @@ class Store:
                 path=str(self.path),
             ) from exc
         self._local = threading.local()
+        self._writing = threading.Lock()
         # Times are UTC inside: naive timestamps in files and SQL literals mean UTC, whatever the host.
         self._conn.execute("SET GLOBAL TimeZone = 'UTC'")
         if not read_only:
@@ -110,15 +111,21 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
-        """All statements in the block commit together, or none do."""
+        """All statements in the block commit together, or none do.
+
+        Transactions in one process take turns: DuckDB resolves concurrent writers optimistically,
+        so two that upsert the same rows (the loader and a survey answer loaded directly, say)
+        would otherwise fail one of them with a conflict at commit.
+        """
         cur = self.cursor()
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            yield self
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
+        with self._writing:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield self
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
 
     def close(self) -> None:
         self._conn.close()
