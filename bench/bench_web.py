@@ -13,7 +13,6 @@ from __future__ import annotations
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -25,22 +24,10 @@ PASSWORD = "benchmark password 1"
 
 
 def _serve(settings):  # type: ignore[no-untyped-def]
-    import socket
-
-    import uvicorn
-
     from cxlens.api.app import create_app
+    from cxlens.api.background import BackgroundServer
 
-    app = create_app(settings)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
+    return BackgroundServer(create_app(settings)).start()
 
 
 def _sign_in(client: httpx.Client) -> None:
@@ -76,7 +63,8 @@ def run(quick: bool = False) -> str:
             customer_id, email = store.fetchone(
                 "SELECT customer_id, value FROM identities WHERE kind = 'email' LIMIT 1")
         fill_seconds = time.perf_counter() - started
-        server, thread, url = _serve(settings)
+        server = _serve(settings)
+        url = server.url
         pages = {
             "overview": "/",
             "overview, one channel": "/?channel=web",
@@ -108,8 +96,7 @@ def run(quick: bool = False) -> str:
                     rows.append(f"| {name} | `{path.split('?')[0]}` | {first:.0f} | {p50:.0f} | {p99:.0f} | "
                                 f"{p50 / GOAL_MS:.2f} |")
         finally:
-            server.should_exit = True
-            thread.join(timeout=60)
+            server.stop()
     header = (
         "## Web console: page render time\n\n"
         f"Store: {customers:,} customers, {counts['events']:,} events, {counts['identities']:,} identities, "

@@ -7,12 +7,9 @@ Debian's Chromium (/usr/bin/chromium; never a downloaded browser) and saves one 
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,10 +22,10 @@ CUSTOMERS = 2_000
 
 
 def main() -> int:
-    import uvicorn
     from playwright.sync_api import sync_playwright
 
     from cxlens.api.app import create_app
+    from cxlens.api.background import BackgroundServer
     from cxlens.config import load_settings
     from cxlens.store import Store
     from cxlens.web import create_user
@@ -44,16 +41,8 @@ def main() -> int:
             # someone with a long, varied history makes the 360 worth looking at
             customer_id = store.scalar("SELECT customer_id FROM profile_channels GROUP BY 1 "
                                        "ORDER BY count(*) DESC, sum(events) DESC, customer_id LIMIT 1")
-        app = create_app(settings)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{port}"
+        server = BackgroundServer(create_app(settings)).start()
+        url = server.url
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -80,8 +69,7 @@ def main() -> int:
                     print(f"saved docs/img/console-{name}.png")
                 browser.close()
         finally:
-            server.should_exit = True
-            thread.join(timeout=30)
+            server.stop()
     return 0
 
 

@@ -17,18 +17,11 @@ import orjson
 import pytest
 
 from cxlens import keys
+from cxlens.api.background import free_port
 from cxlens.store import Store
 
 pytestmark = pytest.mark.slow
 CXLENS = Path(sys.executable).with_name("cxlens")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen:
@@ -72,7 +65,7 @@ def test_acknowledged_events_survive_kill_9_exactly_once(tmp_path) -> None:
         secret = keys.create_key(store, "write", "crash-test").secret
     auth = {"Authorization": "Basic " + base64.b64encode(f"{secret}:".encode()).decode(),
             "Content-Type": "application/json"}
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/v1/batch"
 
     proc = _serve(data_dir, port)
