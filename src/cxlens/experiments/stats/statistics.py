@@ -15,15 +15,38 @@ utilizing pre-experiment data (CUPED). WSDM.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from cxlens.errors import InvalidInputError
 
 
+class _Spread(Protocol):
+    @property
+    def n(self) -> float: ...
+
+    @property
+    def mean(self) -> float: ...
+
+    @property
+    def variance(self) -> float: ...
+
+
+class _Checks:
+    """What the engine asks of every statistic; CUPED statistics override ``unadjusted_mean``."""
+
+    @property
+    def unadjusted_mean(self: _Spread) -> float:
+        """The mean before any regression adjustment (the base of a relative lift)."""
+        return self.mean
+
+    def has_zero_variance(self: _Spread) -> bool:
+        return self.n <= 1 or self.variance <= 0
+
+
 @dataclass(frozen=True)
-class SampleMean:
+class SampleMean(_Checks):
     """A numeric metric per unit: count ``n``, Σx and Σx²."""
 
     n: float
@@ -41,16 +64,9 @@ class SampleMean:
             return 0.0
         return (self.sum_squares - self.sum**2 / self.n) / (self.n - 1)
 
-    @property
-    def unadjusted_mean(self) -> float:
-        return self.mean
-
-    def has_zero_variance(self) -> bool:
-        return self.n <= 1 or self.variance <= 0
-
 
 @dataclass(frozen=True)
-class Proportion:
+class Proportion(_Checks):
     """A 0/1 metric per unit (conversion): ``sum`` is the number of units that converted."""
 
     n: float
@@ -68,13 +84,6 @@ class Proportion:
     def variance(self) -> float:
         """Bernoulli variance p(1 − p), as gbstats uses (not the n − 1 sample variance)."""
         return self.mean * (1 - self.mean)
-
-    @property
-    def unadjusted_mean(self) -> float:
-        return self.mean
-
-    def has_zero_variance(self) -> bool:
-        return self.n <= 1 or self.variance <= 0
 
 
 Moment = SampleMean | Proportion
@@ -97,7 +106,7 @@ def variance_of_ratio(mean_m: float, var_m: float, mean_d: float, var_d: float, 
 
 
 @dataclass(frozen=True)
-class Ratio:
+class Ratio(_Checks):
     """A ratio metric Σm / Σd over units (e.g. revenue per order), by the delta method."""
 
     n: float
@@ -119,16 +128,9 @@ class Ratio:
             return 0.0
         return variance_of_ratio(self.m.mean, self.m.variance, self.d.mean, self.d.variance, self.covariance)
 
-    @property
-    def unadjusted_mean(self) -> float:
-        return self.mean
-
-    def has_zero_variance(self) -> bool:
-        return self.n <= 1 or self.variance <= 0
-
 
 @dataclass(frozen=True)
-class RegressionAdjusted:
+class RegressionAdjusted(_Checks):
     """CUPED: the post-period metric adjusted by θ times its pre-period covariate."""
 
     n: float
@@ -156,12 +158,9 @@ class RegressionAdjusted:
         theta = self.theta or 0.0
         return self.post.variance + theta**2 * self.pre.variance - 2 * theta * self.covariance
 
-    def has_zero_variance(self) -> bool:
-        return self.n <= 1 or self.variance <= 0
-
 
 @dataclass(frozen=True)
-class RegressionAdjustedRatio:
+class RegressionAdjustedRatio(_Checks):
     """CUPED for a ratio metric: post M/D adjusted by θ times pre M/D (4-moment delta method)."""
 
     n: float
