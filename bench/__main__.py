@@ -54,7 +54,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     args = parser.parse_args()
     names = args.names or available()
-    sections = _sections(RESULTS.read_text()) if RESULTS.exists() else {}
+    ran: dict[str, str] = {}
     for name in names:
         module = importlib.import_module(f"bench.bench_{name}")
         print(f"== bench {name}", flush=True)
@@ -63,8 +63,8 @@ def main() -> int:
         took = time.perf_counter() - started
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         cmd = f"python -m bench {'--quick ' if args.quick else ''}{name}"
-        sections[name] = f"{body}\n\n_Run {stamp} with `{cmd}` ({took:.0f} s)._"
-        print(sections[name], flush=True)
+        ran[name] = f"{body}\n\n_Run {stamp} with `{cmd}` ({took:.0f} s)._"
+        print(ran[name], flush=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=HERE).stdout.strip()
     header = (
@@ -73,6 +73,10 @@ def main() -> int:
         "This machine is shared and noisy: figures are medians of repeated runs; ratios matter "
         "more than absolutes. Regenerate with `make bench` (or `python -m bench NAME`).\n"
     )
+    # Read the other sections only now: benchmarks run for minutes, and a copy read at the start
+    # would put back the old text of any section another run rewrote meanwhile.
+    sections = _sections(RESULTS.read_text()) if RESULTS.exists() else {}
+    sections.update(ran)
     body = "\n\n".join(f"{MARK.format(name=n)}\n{sections[n]}" for n in sorted(sections))
     RESULTS.write_text(header + "\n" + body + "\n")
     return 0

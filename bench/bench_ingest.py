@@ -2,8 +2,12 @@
 
 HTTP: a real `cxlens serve` subprocess (WAL fsync per group commit, loader running), and a load
 generator in separate processes on loopback: each keeps several keep-alive connections posting
-/v1/batch requests of 100 distinct events (pre-serialized, raw HTTP/1.1 over asyncio streams so the
-generator spends as little CPU as possible — it shares the machine's cores with the server).
+/v1/batch requests of 100 distinct events (built before the clock starts, sent as raw HTTP/1.1 over
+asyncio streams on uvloop, no gzip, so the generator spends as little CPU as possible — it shares
+the machine's cores with the server; its own CPU per event is reported). The load is closed-loop:
+each connection sends its next request when the previous answer arrives, and latency is measured
+from that send to the complete answer — a server that slows down gets fewer requests, so the
+latency figures hold at the throughput reported, not at any higher offered rate.
 Acknowledgement and loading are reported apart: how many events the loader moved into DuckDB
 during the window, the backlog left, and how fast the loader drained it once the clients stopped.
 The server's own CPU time per acknowledged event is reported too: on a shared machine it is the
@@ -85,6 +89,8 @@ async def _connection(port: int, requests: list[bytes], until: float, latencies:
 
 
 def _generator(port: int, auth: str, worker: int, connections: int, seconds: float, queue) -> None:
+    import uvloop
+
     per_conn = int(seconds * REQUESTS_PER_CONNECTION_PER_S) + 10
     requests = [[_request(port, auth, worker * 100 + c, n) for n in range(per_conn)]
                 for c in range(connections)]
@@ -95,9 +101,9 @@ def _generator(port: int, auth: str, worker: int, connections: int, seconds: flo
         until = time.perf_counter() + seconds
         await asyncio.gather(*(_connection(port, r, until, latencies, statuses) for r in requests))
 
-    started = time.perf_counter()
-    asyncio.run(main())
-    queue.put((latencies, statuses, time.perf_counter() - started))
+    started, cpu = time.perf_counter(), time.process_time()
+    uvloop.run(main())
+    queue.put((latencies, statuses, time.perf_counter() - started, time.process_time() - cpu))
 
 
 def _start_server(data_dir: Path, port: int) -> subprocess.Popen:
@@ -189,6 +195,7 @@ def http_run(seconds: float, processes: int, connections: int) -> dict[str, floa
     return {"events_per_s": ok * BATCH / elapsed, "p50_ms": pct(0.50), "p95_ms": pct(0.95),
             "p99_ms": pct(0.99), "non_200": sum(c for s, c in statuses.items() if s != 200),
             "server_cpu_us_per_event": server_cpu / max(1, ok * BATCH) * 1e6,
+            "client_cpu_us_per_event": sum(r[3] for r in results) / max(1, ok * BATCH) * 1e6,
             "loaded_per_s": loaded_in_window / elapsed, "backlog": backlog,
             "drain_per_s": backlog / drain_s if backlog else 0.0}
 
@@ -243,9 +250,11 @@ def run(quick: bool = False) -> str:
 of {BATCH} events from {processes} load-generator process × {connections} keep-alive connections on
 loopback for {seconds:.0f} s; every 200 is acknowledged only after its WAL group commit is fsync'd;
 the loader moves events into DuckDB concurrently (unify included; server run with
-{", ".join(f"`{k}={v}`" for k, v in SERVER_ENV.items())}). Latency is request → response at the
-client. The generator shares the {os.cpu_count()} cores with the server and with whatever else runs
-on this machine: the load average (1/5/15 min) was {load_before} before and {load_after} after, so
+{", ".join(f"`{k}={v}`" for k, v in SERVER_ENV.items())}). The load is closed-loop (each connection
+sends its next request when the answer to the previous one has arrived; requests pre-built, raw
+HTTP/1.1 on uvloop); latency is send → complete answer at the client. The generator
+shares the {os.cpu_count()} cores with the server and with whatever else runs on this machine:
+the load average (1/5/15 min) was {load_before} before and {load_after} after, so
 wall-clock figures are a floor, not a ceiling; *server CPU per event* is the least disturbed figure
 and *CPU capacity* = cores ÷ that. Bulk: `load_events` on {pipeline_rows:,} rows in batches of
 {PIPELINE_BATCH_ROWS:,} (the importer's chunk) into a fresh store (de-duplicate → unify → insert →
@@ -260,6 +269,7 @@ extract orders). Medians of {runs} run(s).
 | ack latency p99 (ms) | {med['p99_ms']:.1f} | ≤ {GOAL_P99_MS:.0f} | {GOAL_P99_MS / med['p99_ms']:.2f} | |
 | non-200 answers | {med['non_200']:.0f} | 0 | | |
 | server CPU per acknowledged event (µs, loader included) | {med['server_cpu_us_per_event']:.1f} | | | |
+| load generator CPU per acknowledged event (µs) | {med['client_cpu_us_per_event']:.1f} | | | |
 | CPU capacity ({os.cpu_count()} cores ÷ CPU per event), events/s | {capacity:,.0f} | \
 ≥ {GOAL_EVENTS_PER_S:,} | {capacity / GOAL_EVENTS_PER_S:.2f} | {capacity / PEER_EVENTS_PER_S:.1f}× |
 | loader: events loaded/s during the window | {med['loaded_per_s']:,.0f} | = ack rate | \

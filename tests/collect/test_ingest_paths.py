@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from cxlens.collect.channels import channel_of
-from cxlens.collect.loader import Loader
+from cxlens.collect.loader import Loader, next_wait
 from cxlens.collect.messages import to_micros
 from cxlens.collect.pipeline import load_events
 from cxlens.collect.records import EVENT_SCHEMA, from_json_lines, to_arrow, to_json_lines
@@ -106,3 +106,9 @@ def test_extraction_reads_every_property_spelling(store, settings) -> None:
 def test_library_channel_lookup_is_case_insensitive_and_repeatable(library: str, channel: str) -> None:
     for _ in range(2):  # the second answer comes from the cache
         assert channel_of({}, {"library": {"name": library}}) == channel
+
+
+@pytest.mark.parametrize(("took", "wait"), [(0.1, 1.9), (2.0, 0.0), (3.5, 0.0)])
+def test_loader_passes_start_an_interval_apart_or_at_once_when_behind(took: float, wait: float) -> None:
+    # A pass longer than the interval is followed at once: its backlog is already a large batch.
+    assert next_wait(2.0, took) == pytest.approx(wait)

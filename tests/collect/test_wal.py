@@ -82,3 +82,24 @@ def test_reader_never_reads_past_the_committed_position(tmp_path) -> None:
     writer = _write(tmp_path, [b"a", b"b"])
     first = next(iter(read_from(tmp_path, WalPosition(0, 0), writer.committed)))
     assert list(read_from(tmp_path, WalPosition(0, 0), first.end)) == [first]
+
+
+def test_a_group_past_the_linger_size_is_written_without_waiting_out_the_linger(tmp_path) -> None:
+    # The linger is two minutes: only the wake-up on crossing the linger size (1 MiB) can answer
+    # these appends before the (generous) timeout below; waking the writer for every append is
+    # not needed for that.
+    writer = WalWriter(tmp_path, 64 << 20, max_wait_ms=120_000)
+    writer.start()
+
+    async def go() -> list[WalPosition]:
+        small = asyncio.ensure_future(writer.append(KIND_EVENTS, b"first"))
+        await asyncio.sleep(0.2)  # let the writer start lingering on the first record
+        big = [writer.append(KIND_EVENTS, bytes(400_000)) for _ in range(3)]
+        return await asyncio.wait_for(asyncio.gather(small, *big), timeout=60)
+
+    try:
+        positions = asyncio.run(go())
+        assert max(positions) == writer.committed
+        assert writer.groups == 1  # one fsync for the whole group
+    finally:
+        writer.stop()

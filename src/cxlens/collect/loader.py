@@ -1,7 +1,7 @@
 """The loader: moves committed WAL records into the store, exactly once, in the background.
 
-Every ``loader_interval_ms`` it reads records after its checkpoint (never past what the writer has
-fsync'd), and loads up to ``loader_batch_rows`` events per transaction through
+Every ``loader_interval_ms`` (start to start) it reads records after its checkpoint (never past
+what the writer has fsync'd), and loads up to ``loader_batch_rows`` events per transaction through
 ``pipeline.load_events_in_transaction`` — the rejected messages and the new checkpoint
 ``(segment, offset)`` commit in that same transaction. A crash therefore either keeps a batch and
 its checkpoint or neither, and the restart replays from the checkpoint. Segments wholly before the
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,11 @@ def read_checkpoint(store: Store) -> WalPosition:
     return WalPosition(int(rows[0][0]), int(rows[0][1])) if rows else WalPosition(0, 0)
 
 
+def next_wait(interval: float, took: float) -> float:
+    """Seconds to rest after a pass that took ``took``: passes start ``interval`` apart, or at once."""
+    return max(0.0, interval - took)
+
+
 class Loader:
     """Background WAL → store mover; ``drain()`` runs one full pass synchronously."""
 
@@ -78,14 +84,21 @@ class Loader:
         self.drain()
 
     def _run(self) -> None:
+        # Passes start every ``interval`` (start to start): a pass that took longer than that is
+        # followed at once by the next, because the events that arrived meanwhile are already a
+        # large batch — resting a full interval after a long pass only let the backlog grow.
         interval = self._settings.loader_interval_ms / 1000.0
-        while not self._stop.wait(interval):
+        wait = interval
+        while not self._stop.wait(wait):
+            started = time.monotonic()
             try:
                 self.drain()
             except Exception:
                 # Keep the WAL (nothing is lost) and try again next round; say so loudly.
                 self.failures += 1
                 log.exception("loading from the WAL failed; will retry")
+                started = time.monotonic()  # a failing store is retried a full interval later
+            wait = next_wait(interval, time.monotonic() - started)
 
     def drain(self) -> LoadReport:
         """Load every record committed so far; returns what this pass loaded."""

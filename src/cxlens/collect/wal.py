@@ -10,7 +10,9 @@ Group commit: request handlers ``await append(...)``; one writer thread takes ev
 frames it (the CRC is computed there, off the event loop), writes it with one ``write``, calls
 ``os.fsync`` once, then completes every waiter's asyncio future through its loop's
 ``call_soon_threadsafe``. While the disk is busy with one fsync the next group
-gathers, so the fsync cost is shared by all concurrent requests.
+gathers, so the fsync cost is shared by all concurrent requests. An idle writer lingers up to
+``max_wait_ms`` after a group's first record to gather more; a group that gathered during an
+fsync has waited already and is written at once.
 """
 
 from __future__ import annotations
@@ -147,6 +149,7 @@ class WalWriter:
         self._cond = threading.Condition()
         self._pending: list[tuple[int, bytes, asyncio.Future, asyncio.AbstractEventLoop]] = []
         self._pending_bytes = 0
+        self._first_at = 0.0  # time.monotonic() of the oldest pending record
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._file: io.FileIO | None = None
@@ -176,9 +179,16 @@ class WalWriter:
             if self._stopping:
                 raise WalUnavailableError("the collector is shutting down; retry shortly")
             # Framed (CRC'd) by the writer thread, off the event loop.
+            first = not self._pending
+            if first:
+                self._first_at = time.monotonic()
             self._pending.append((kind, payload, fut, loop))
             self._pending_bytes += len(payload)
-            self._cond.notify()
+            # Wake the writer only when it has something new to decide: the first record of a group
+            # (it waits for one), or a group grown past the linger size. Otherwise its linger
+            # timeout will come: waking it for every append handed the GIL to it and back each time.
+            if first or self._pending_bytes >= _LINGER_BYTES:
+                self._cond.notify()
         return await fut
 
     def _take_group(self) -> list[tuple[int, bytes, asyncio.Future, asyncio.AbstractEventLoop]] | None:
@@ -188,7 +198,9 @@ class WalWriter:
             if not self._pending:
                 return None
             if self._linger and not self._stopping:
-                deadline = time.monotonic() + self._linger
+                # The linger counts from the group's first record: records that gathered while the
+                # previous group was being fsync'd have waited already and are written at once.
+                deadline = self._first_at + self._linger
                 while self._pending_bytes < _LINGER_BYTES and not self._stopping:
                     left = deadline - time.monotonic()
                     if left <= 0:
