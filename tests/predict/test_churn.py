@@ -1,5 +1,6 @@
-"""Churn: the time split cannot leak, the model keeps the scikit-learn contract, and it is judged
-against RFM-only logistic regression on the demo business and on CDNOW."""
+"""Churn: the time split cannot leak (rolling training origins included), the model keeps the
+scikit-learn contract, and it is judged against RFM-only logistic regression on the demo business
+and on CDNOW."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from cxlens.config import load_settings
 from cxlens.demo.run import build_demo
 from cxlens.errors import InvalidInputError, ModelNotFittedError
 from cxlens.features import duckdb_engine
-from cxlens.predict.churn import ChurnModel, churn_frame, cutoffs
+from cxlens.predict.churn import ChurnModel, churn_frame, cutoffs, origin_cutoffs, training_frames
 from cxlens.predict.churn_report import evaluate_churn
 from cxlens.store import Store
 
@@ -61,6 +62,35 @@ def test_train_labels_end_where_the_holdout_begins(demo_training):
     assert report["holdout"]["label_window"][1] == report["as_of"]
     train_cut, holdout_cut = cutoffs(report["as_of"], 90)
     assert (holdout_cut - train_cut).days == 90 == (report["as_of"] - holdout_cut).days
+    origins = report["train"]["origins"]
+    assert len(origins) == 4  # two years of demo history: every requested origin is there
+    assert origins[0]["cutoff"] == train_cut and origins[0]["label_window"][1] == holdout_cut
+    assert all(o["label_window"][1] <= holdout_cut for o in origins)
+    assert all((a["cutoff"] - b["cutoff"]).days == 90 for a, b in zip(origins, origins[1:], strict=False))
+    assert report["train"]["rows"] == sum(o["customers"] for o in origins) > report["train"]["customers"]
+
+
+def test_rolling_origins_never_see_the_holdout_window(store, settings):
+    load(store, settings, random_history(80))
+    engine = duckdb_engine(store)
+    holdout_cut, h = T0 + 100 * DAY, 20
+    before = training_frames(engine, holdout_cut, h, 4, min_buyers=5)
+    assert len(before) >= 2
+    assert [f.cutoff for f in before] == origin_cutoffs(holdout_cut, h, 4)[: len(before)]
+    churned = before[0].y[before[0].y == 1].index[0]
+    user = store.fetchone("SELECT value FROM identities WHERE customer_id = ? AND kind = 'user_id'",
+                          [churned])[0]
+    load(store, settings, [order(user, holdout_cut, "at-holdout-cutoff", [("shoes", 10.0, 1)]),
+                           order(user, holdout_cut + 3 * DAY, "in-holdout", [("shoes", 10.0, 1)])])
+    after = training_frames(engine, holdout_cut, h, 4, min_buyers=5)
+    for b, a in zip(before, after, strict=True):  # nothing from the holdout window reaches any origin
+        pd.testing.assert_frame_equal(b.X, a.X)
+        pd.testing.assert_series_equal(b.y, a.y)
+    # the same check sees a change one day earlier, inside the latest origin's label window
+    load(store, settings, [order(user, holdout_cut - DAY, "in-train-labels", [("shoes", 10.0, 1)])])
+    assert training_frames(engine, holdout_cut, h, 4, min_buyers=5)[0].y[churned] == 0
+    with pytest.raises(InvalidInputError, match="n_origins"):
+        origin_cutoffs(holdout_cut, h, 0)
 
 
 def test_model_beats_rfm_logistic_on_the_demo_business(demo_training):
@@ -117,17 +147,27 @@ def _cdnow_store(path, transactions: pd.DataFrame) -> Store:
 
 
 def test_cdnow_report_compares_with_rfm_logistic(tmp_path, cdnow_transactions):
-    """Label: a purchase in the 13 weeks after the cutoff (train cutoff 1997-12-31, holdout 1998-03-31)."""
+    """Label: no purchase in the 13 weeks after the cutoff. Holdout cutoff 1998-03-31; training
+    origins 1997-12-30, 09-30, 07-01 and 04-01 (the whole cohort bought in Q1 1997).
+
+    On CDNOW the logistic regression on RFM is at the ceiling of what transaction features carry
+    (docs/churn.md: in-period 10-fold CV, no richer model beats it), so the bar here is
+    non-inferiority: within 0.002 of it on AUC and PR-AUC. The single-origin model of before missed
+    that bar (AUC −0.0026); the rolling-origin model meets it (−0.0005 / −0.0000).
+    """
     with _cdnow_store(tmp_path / "cdnow.duckdb", cdnow_transactions) as store:
         report = evaluate_churn(duckdb_engine(store), as_of="1998-06-30", horizon_days=91).report
     m, b, c = report["metrics"], report["baseline"]["metrics"], report["comparison"]
     assert report["holdout"]["customers"] == 2357
+    assert [o["cutoff"].date().isoformat() for o in report["train"]["origins"]] == [
+        "1997-12-30", "1997-09-30", "1997-07-01", "1997-04-01"]
     assert m["auc"] > 0.8 and b["auc"] > 0.8
     assert c["auc_gain"] == pytest.approx(m["auc"] - b["auc"])
+    assert c["auc_gain"] > -0.002 and c["pr_auc_gain"] > -0.002
+    assert m["brier"] < b["brier"]  # and its probabilities are the better calibrated
     # the verdict says plainly which way it went
     assert c["beats_baseline"] == (c["auc_gain"] > 0 and c["pr_auc_gain"] > 0)
     assert ("does NOT beat" in c["verdict"]) != c["beats_baseline"]
-    assert abs(c["auc_gain"]) < 0.03  # transactions only: close to RFM either way
 
 
 def test_cli_train_then_score_writes_churn_traits(demo, tmp_path, capsys):

@@ -3,9 +3,10 @@
 The data (:func:`churn_frame`) are the feature layer's per-customer features as of a cutoff, and the
 label is whether the customer places no order in the ``horizon_days`` that follow it. Only buyers
 (at least one order before the cutoff) are in scope: "churn" of someone who never bought is not
-defined. The model (:class:`ChurnModel`) is a gradient-boosted tree ensemble, calibrated, with the
-BG/NBD model's P(alive) and expected purchases as two extra inputs, and it says why it scored a
-customer as it did (:meth:`ChurnModel.explain`).
+defined. Training pools such frames at several cutoffs (:func:`training_frames`, rolling origins)
+so the model sees customers at several ages. The model (:class:`ChurnModel`) is a gradient-boosted
+tree ensemble, calibrated, with the BG/NBD model's P(alive) and expected purchases as two extra
+inputs, and it says why it scored a customer as it did (:meth:`ChurnModel.explain`).
 """
 
 from __future__ import annotations
@@ -136,8 +137,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     cv : int, default 3
     use_bgnbd : bool, default True
         Add the BG/NBD P(alive) and expected orders over the horizon as inputs (fitted on the
-        training customers). P(alive) alone is a poor churn score: BG/NBD holds every one-time
-        buyer alive with probability 1; as one input among many it helps the trees.
+        training rows, pooled origins included). P(alive) alone is a poor churn score: BG/NBD
+        holds every one-time buyer alive with probability 1; as one input among many it helps.
     linear_weight : float, default 1.0
         Weight of an L2 logistic regression on all features (median-imputed with missing flags,
         signed-log scaled) soft-voted with the trees (weight 1). Trees cannot extrapolate: when
@@ -313,6 +314,54 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
 
 def cutoffs(as_of: datetime, horizon_days: int) -> tuple[datetime, datetime]:
-    """(train cutoff, evaluation cutoff): each label window ends where the next one starts."""
+    """(latest train cutoff, evaluation cutoff): each label window ends where the next one starts."""
     evaluation = as_of - timedelta(days=horizon_days)
     return evaluation - timedelta(days=horizon_days), evaluation
+
+
+def origin_cutoffs(end: datetime, horizon_days: int, n_origins: int) -> list[datetime]:
+    """Training cutoffs ``end − h, end − 2h, …`` (latest first) whose label windows all end by ``end``.
+
+    ``end`` is the moment the model must not see past: the holdout cutoff when judging, the end of
+    the data when refitting. Origin k's labels come from ``[end − k·h, end − (k−1)·h)``.
+    """
+    if not isinstance(n_origins, int) or n_origins < 1:
+        raise InvalidInputError(f"n_origins must be a whole number ≥ 1, got {n_origins!r}")
+    return [end - timedelta(days=k * horizon_days) for k in range(1, n_origins + 1)]
+
+
+def training_frames(engine: Engine, end: datetime, horizon_days: int, n_origins: int, *,
+                    levels: Levels | None = None, consent_defaults: dict[str, bool] | None = None,
+                    min_buyers: int = 50) -> list[ChurnData]:
+    """Labelled churn frames at the rolling origins of :func:`origin_cutoffs`, latest first.
+
+    Why several origins: one cutoff shows the model customers of one age only, and in a single
+    cohort (CDNOW) every customer it scores later is older than any it learned from. Pooling
+    cutoffs ``h`` apart shows it the same customers at several ages. The latest origin must exist
+    (its errors propagate); earlier ones stop at the first that has fewer than ``min_buyers``
+    buyers or only one class of label — there is no more history to learn from. All frames use the
+    feature columns (``levels``) of the latest origin, so they stack.
+    """
+    frames: list[ChurnData] = []
+    for cut in origin_cutoffs(end, horizon_days, n_origins):
+        try:
+            data = churn_frame(engine, cut, horizon_days, levels=levels, consent_defaults=consent_defaults)
+        except InvalidInputError:
+            if not frames:
+                raise
+            break
+        assert data.y is not None
+        if frames and (len(data.X) < min_buyers or data.y.nunique() < 2):
+            break
+        levels = levels or data.features.levels
+        frames.append(data)
+    return frames
+
+
+def pooled(frames: Sequence[ChurnData]) -> tuple[pd.DataFrame, pd.Series]:
+    """Stack frames into one training set (a customer appears once per origin, at that origin's age)."""
+    X = pd.concat([f.X for f in frames], join="outer")
+    y = pd.concat([f.y for f in frames if f.y is not None])
+    if len(y) != len(X):
+        raise InvalidInputError("every frame to pool needs labels (churn_frame(..., labels=True))")
+    return X, y

@@ -2,20 +2,22 @@
 
 The split is by time, never at random. With ``as_of`` the end of the data and ``h`` the horizon:
 
-* train: features as of ``as_of - 2h``, labels from orders in ``[as_of - 2h, as_of - h)``;
+* train: rolling origins — features as of ``as_of - 2h``, ``as_of - 3h``, … (up to ``n_origins``),
+  each labelled by the orders in the ``h`` days after it, pooled;
 * holdout: features as of ``as_of - h``, labels from orders in ``[as_of - h, as_of)``.
 
-The training labels end where the holdout features begin, so nothing the model learns from comes
-after the moment it is judged at. The report compares it with a logistic regression on RFM alone on
-the same holdout. The model kept for scoring is then refitted on the holdout period (the latest
-fully observed labels) and scores customers as of ``as_of``.
+Every training label window ends at or before the holdout cutoff, so nothing the model learns from
+comes after the moment it is judged at. The report compares it with a logistic regression on RFM
+alone, fitted on the same pooled training rows, on the same holdout. The model kept for scoring is
+then refitted on the origins ``as_of - h, as_of - 2h, …`` (the latest fully observed labels) and
+scores customers as of ``as_of``.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,17 @@ from cxlens import jsonutil
 from cxlens.errors import InvalidInputError, NotFoundError
 from cxlens.features import Levels, default_as_of, describe, to_utc
 from cxlens.features.engine import Engine
-from cxlens.predict.churn import BGNBD_FEATURES, RFM, ChurnModel, churn_frame, cutoffs, rfm_baseline
+from cxlens.predict.churn import (
+    BGNBD_FEATURES,
+    RFM,
+    ChurnData,
+    ChurnModel,
+    churn_frame,
+    cutoffs,
+    pooled,
+    rfm_baseline,
+    training_frames,
+)
 from cxlens.store import Store
 
 log = logging.getLogger(__name__)
@@ -75,7 +87,7 @@ def _verdict(model: dict[str, Any], base: dict[str, Any], importances: list[dict
     else:
         top = ", ".join(i["feature"] for i in importances[:3])
         text = (f"does NOT beat the logistic regression on RFM alone on both measures: {head}. Likely why: "
-                f"{n_train} training customers, and the features beyond recency, frequency and spend add "
+                f"{n_train} training rows, and the features beyond recency, frequency and spend add "
                 f"little here (most used: {top}); prefer the simpler model on this data")
     return {"auc_gain": gain_auc, "pr_auc_gain": gain_pr, "brier_gain": base["brier"] - model["brier"],
             "beats_baseline": beats, "verdict": text}
@@ -90,20 +102,35 @@ class ChurnTraining:
     levels: Levels
 
 
+def _origin(data: ChurnData) -> dict[str, Any]:
+    assert data.y is not None
+    label_end = data.cutoff + timedelta(days=data.horizon_days)
+    return {"cutoff": data.cutoff, "label_window": [data.cutoff, label_end], "customers": len(data.X),
+            "churn_rate": float(data.y.mean())}
+
+
 def evaluate_churn(engine: Engine, *, as_of: datetime | str | None = None, horizon_days: int = 90,
-                   consent_defaults: dict[str, bool] | None = None, **params: Any) -> ChurnTraining:
-    """Time-split training and evaluation (see the module docstring); ``params`` go to ChurnModel."""
+                   n_origins: int = 4, consent_defaults: dict[str, bool] | None = None,
+                   **params: Any) -> ChurnTraining:
+    """Time-split training and evaluation (see the module docstring); ``params`` go to ChurnModel.
+
+    ``n_origins`` is the most training cutoffs pooled (``h`` apart); fewer are used when the history
+    is shorter. 1 is the plain single-cutoff split.
+    """
     end = to_utc(as_of) if as_of is not None else default_as_of(engine)
     train_cut, holdout_cut = cutoffs(end, horizon_days)
-    train = churn_frame(engine, train_cut, horizon_days, consent_defaults=consent_defaults)
-    holdout = churn_frame(engine, holdout_cut, horizon_days, levels=train.features.levels,
-                          consent_defaults=consent_defaults)
-    assert train.y is not None and holdout.y is not None
+    origins = training_frames(engine, holdout_cut, horizon_days, n_origins, consent_defaults=consent_defaults)
+    levels = origins[0].features.levels
+    holdout = churn_frame(engine, holdout_cut, horizon_days, levels=levels, consent_defaults=consent_defaults)
+    assert holdout.y is not None
     if holdout.y.nunique() < 2:
         raise InvalidInputError(f"every holdout customer {'churned' if holdout.y.iloc[0] else 'stayed'} "
                                 f"after {holdout_cut.date()}: choose another as-of date or horizon")
-    model = ChurnModel(horizon_days=horizon_days, **params).fit(train.X, train.y)
-    baseline = rfm_baseline().fit(train.X[list(RFM)], train.y)
+    # the guarantee the whole report rests on: no training label comes from the holdout window
+    assert all(o.cutoff + timedelta(days=horizon_days) <= holdout_cut for o in origins)
+    train_X, train_y = pooled(origins)
+    model = ChurnModel(horizon_days=horizon_days, **params).fit(train_X, train_y)
+    baseline = rfm_baseline().fit(train_X[list(RFM)], train_y)
     scores = model.predict_proba(holdout.X)[:, 1]
     base_scores = baseline.predict_proba(holdout.X[list(RFM)])[:, 1]
     metrics = classification_report(holdout.y.to_numpy(), scores)
@@ -112,28 +139,32 @@ def evaluate_churn(engine: Engine, *, as_of: datetime | str | None = None, horiz
                     "label": (BGNBD_FEATURES.get(str(name)) or describe(str(name))).label,
                     "importance": float(value)}
                    for name, value in model.feature_importances_.head(15).items()]
-    final = ChurnModel(horizon_days=horizon_days, **params).fit(holdout.X, holdout.y)
+    # refit for scoring on the latest fully observed labels: the holdout origin and the ones before it
+    final_X, final_y = pooled([holdout, *origins[: max(n_origins - 1, 0)]])
+    final = ChurnModel(horizon_days=horizon_days, **params).fit(final_X, final_y)
     report: dict[str, Any] = {
         "model": MODEL_NAME,
         "as_of": end,
         "horizon_days": horizon_days,
         "label": f"churned = no order in the {horizon_days} days after the cutoff (buyers only)",
         "train": {"cutoff": train_cut, "label_window": [train_cut, holdout_cut],
-                  "customers": len(train.X), "churn_rate": float(train.y.mean())},
+                  "customers": int(train_X.index.nunique()), "rows": len(train_X),
+                  "churn_rate": float(train_y.mean()), "origins": [_origin(o) for o in origins]},
         "holdout": {"cutoff": holdout_cut, "label_window": [holdout_cut, end],
                     "customers": len(holdout.X), "churn_rate": float(holdout.y.mean())},
         "metrics": metrics,
-        "baseline": {"model": "logistic regression on recency, log frequency, log spend",
+        "baseline": {"model": "logistic regression on recency, log frequency, log spend "
+                              "(fitted on the same training rows)",
                      "metrics": base_metrics},
-        "comparison": _verdict(metrics, base_metrics, importances, len(train.X)),
+        "comparison": _verdict(metrics, base_metrics, importances, len(train_X)),
         "importance_method": "mean absolute change in predicted risk when the feature is set to its "
                              "training median (occlusion), over up to 2,000 training customers",
         "importances": importances,
         "bgnbd_inputs": model.bgnbd_ is not None,
-        "features": len(train.X.columns),
+        "features": len(train_X.columns),
     }
     log.info("churn: %s", report["comparison"]["verdict"])
-    return ChurnTraining(report, final, train.features.levels)
+    return ChurnTraining(report, final, levels)
 
 
 # -- keeping and applying the model --------------------------------------------------------------
