@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from cxlens.store import Store
 
 
@@ -43,3 +45,30 @@ def test_a_failed_transaction_rolls_back_and_frees_the_turn(tmp_path) -> None:
         with store.transaction():
             store.execute("INSERT INTO t VALUES (2)")
         assert store.fetchall("SELECT x FROM t") == [(2,)]
+
+
+def test_a_parsed_statement_runs_again_with_new_parameters_in_every_thread(tmp_path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        store.execute("CREATE TABLE t AS SELECT i, 'v' || i AS v FROM range(1000) t(i)")
+        store.execute("CREATE INDEX t_v ON t (v)")
+        read = store.statement("SELECT i FROM t WHERE v = ?")
+        assert store.statement("SELECT i FROM t WHERE v = ?") is read  # parsed once per store
+        errors: list[BaseException] = []
+
+        def reads(k: int) -> None:
+            try:
+                for j in range(k, 1000, 7):
+                    assert store.fetchall(read, [f"v{j}"]) == [(j,)]
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=reads, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        store.execute("ALTER TABLE t ADD COLUMN w INTEGER")  # bound per run: schema changes are seen
+        assert store.records(read, ["v5"]) == [{"i": 5}]
+        with pytest.raises(ValueError, match="exactly one"):
+            store.statement("SELECT 1; SELECT 2")

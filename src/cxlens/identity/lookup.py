@@ -23,11 +23,19 @@ MAX_HOPS = 50  # a merge chain longer than this means a cycle: stop rather than 
 FORMS = "a customer id, email:…, user_id:…, anonymous_id:…, phone:…, external_id:TYPE:…, or a bare value"
 
 
+# Parsed once per store (``Store.statement``): DuckDB 2's parser is a large part of a point read.
+_BY_VALUE = "SELECT kind, customer_id FROM identities WHERE value = ?"
+_IS_CURRENT = "SELECT 1 FROM identities WHERE customer_id = ? LIMIT 1"
+# Outcome is filtered in Python: with a second condition DuckDB would scan merges (module docstring).
+_MERGED_FROM = "SELECT into_customer_id, outcome, merged_at FROM merges WHERE from_customer_id = ?"
+_FOLLOWED = ("identified", "merged")  # outcomes after which the old customer id is gone
+
+
 def _kinds_of(store: Store, value: str | None) -> dict[str, str]:
     """Kind → customer id of the identities holding ``value``: one index point read."""
     if value is None:
         return {}
-    return dict(store.fetchall("SELECT kind, customer_id FROM identities WHERE value = ?", [value]))
+    return dict(store.fetchall(store.statement(_BY_VALUE), [value]))
 
 
 def _by_identifier(store: Store, settings: Settings, kind: str, raw: str) -> str | None:
@@ -37,15 +45,13 @@ def _by_identifier(store: Store, settings: Settings, kind: str, raw: str) -> str
 def _by_customer_id(store: Store, customer_id: str) -> str | None:
     current = customer_id
     for _ in range(MAX_HOPS):
-        if store.fetchall("SELECT 1 FROM identities WHERE customer_id = ? LIMIT 1", [current]):
+        if store.fetchall(store.statement(_IS_CURRENT), [current]):
             return current
-        following = store.scalar("""
-            SELECT into_customer_id FROM merges
-            WHERE from_customer_id = ? AND outcome IN ('identified', 'merged')
-            ORDER BY merged_at DESC LIMIT 1""", [current])
-        if following is None:
+        merged = [(at, into) for into, outcome, at in store.fetchall(store.statement(_MERGED_FROM), [current])
+                  if outcome in _FOLLOWED]
+        if not merged:
             return None
-        current = following
+        current = max(merged)[1]  # the latest
     return None
 
 
@@ -56,15 +62,35 @@ def _by_bare_value(store: Store, settings: Settings, text: str) -> str | None:
     return found.get("user_id") or _by_customer_id(store, text) or found.get("anonymous_id")
 
 
-def find_customer(store: Store, settings: Settings, identifier: str) -> str:
-    """The customer id ``identifier`` resolves to, or ``NotFoundError`` saying what to try."""
+def _text(identifier: str) -> str:
     text = identifier.strip() if isinstance(identifier, str) else ""
     if not text:
         raise InvalidInputError(f"identifier is empty; give {FORMS}", field="identifier")
+    return text
+
+
+def _is_customer_id(text: str) -> bool:
+    kind, sep, _ = text.partition(":")
+    return not (sep and kind in KINDS) and text.startswith("cus_")
+
+
+def customer_id_form(identifier: str) -> str | None:
+    """``identifier`` (stripped) if ``find_customer`` would read it as a customer id, else None.
+
+    Whether that customer is current (not merged away) is not checked: for callers that verify it
+    with a read they make anyway (the profile view reads the customer's identities).
+    """
+    text = _text(identifier)
+    return text if _is_customer_id(text) else None
+
+
+def find_customer(store: Store, settings: Settings, identifier: str) -> str:
+    """The customer id ``identifier`` resolves to, or ``NotFoundError`` saying what to try."""
+    text = _text(identifier)
     kind, sep, rest = text.partition(":")
     if sep and kind in KINDS:
         found = _by_identifier(store, settings, kind, rest)
-    elif text.startswith("cus_"):
+    elif _is_customer_id(text):
         found = _by_customer_id(store, text)
     elif "@" in text:
         found = _by_identifier(store, settings, "email", text)

@@ -2,19 +2,21 @@
 
 Every read is a point look-up on an indexed ``customer_id`` (event counts per channel are kept at
 load time in ``profile_channels``), so a profile answers in a few milliseconds at a million customers
-(bench/bench_profiles.py).
+(bench/bench_profiles.py). At that size nearly all of a look-up's cost is DuckDB planning the
+statement, not reading rows; ADR 0003 (addendum "Profile read") has the measurements behind the shape.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from cxlens import jsonutil
 from cxlens.config import Settings
 from cxlens.errors import InvalidInputError
 from cxlens.identity.keyed import Hasher
-from cxlens.identity.lookup import find_customer
-from cxlens.privacy.consent import LATEST_GRANTED, PURPOSES
+from cxlens.identity.lookup import customer_id_form, find_customer
+from cxlens.privacy.consent import PURPOSES
 from cxlens.store import Store
 
 MAX_TIMELINE = 1000
@@ -22,6 +24,10 @@ MAX_TIMELINE = 1000
 
 def _json(value: Any) -> Any:
     return jsonutil.loads(value) if isinstance(value, str) else value
+
+
+def _cols(*names: str) -> dict[str, str]:
+    return {name: name for name in names}
 
 
 def _explain(merge: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
@@ -34,89 +40,101 @@ def _explain(merge: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     return {**merge, "evidence": evidence}
 
 
-# The parts of a profile: part → (fields as (name, type letter, SQL expression), FROM ... WHERE ...).
-# All are read in one UNION ALL statement (see ``_PROFILE_SQL``); ``$c`` is the customer id.
-_Field = tuple[str, str, str]
-_PARTS: dict[str, tuple[tuple[_Field, ...], str]] = {
-    "profile": ((("first_seen", "t", "first_seen"), ("last_seen", "t", "last_seen"),
-                 ("updated_at", "t", "updated_at")), "FROM profiles WHERE customer_id = $c"),
-    "identities": ((("kind", "s", "kind"), ("value", "s", "value"), ("first_seen", "t", "first_seen"),
-                    ("last_seen", "t", "last_seen"), ("hub", "b", "hub")),
+# The parts of a profile: part -> (field -> SQL expression, FROM ... WHERE ...), ``$c`` the customer
+# id. Each is one equality on a column with its own index, the only filter DuckDB answers with an
+# index: an OR (``from = $c OR into = $c``), and even an AND with a second condition, scans the whole
+# table. So merges are two reads, and self-merges (from = into) are dropped from the second in Python.
+_PARTS: dict[str, tuple[dict[str, str], str]] = {
+    "profile": (_cols("first_seen", "last_seen", "updated_at"), "FROM profiles WHERE customer_id = $c"),
+    "identities": (_cols("kind", "value", "first_seen", "last_seen", "hub"),
                    "FROM identities WHERE customer_id = $c"),
-    "traits": ((("name", "s", "name"), ("value", "s", "value"), ("source", "s", "source"),
-                ("updated_at", "t", "updated_at")), "FROM traits WHERE customer_id = $c"),
-    "computed": ((("name", "s", "name"), ("value", "s", "value"), ("model", "s", "model"),
-                  ("model_version", "s", "model_version"), ("computed_at", "t", "computed_at")),
+    "traits": (_cols("name", "value", "source", "updated_at"), "FROM traits WHERE customer_id = $c"),
+    "computed": (_cols("name", "value", "model", "model_version", "computed_at"),
                  "FROM computed_traits WHERE customer_id = $c"),
-    "channels": ((("channel", "s", "channel"), ("events", "n", "events")),
-                 "FROM profile_channels WHERE customer_id = $c"),
-    "consent": ((("purpose", "s", "purpose"), ("granted", "b", LATEST_GRANTED)),
-                "FROM consent_events WHERE customer_id = $c GROUP BY purpose"),
-    "history": ((("purpose", "s", "purpose"), ("granted", "b", "granted"), ("decided_at", "t", "decided_at"),
-                 ("source", "s", "source"), ("message_id", "s", "message_id"), ("via_kind", "s", "kind")),
+    "channels": (_cols("channel", "events"), "FROM profile_channels WHERE customer_id = $c"),
+    "history": ({**_cols("purpose", "granted", "decided_at", "source", "message_id"), "via_kind": "kind"},
                 "FROM consent_events WHERE customer_id = $c"),
-    # Two equalities, not ``from = $c OR into = $c``: DuckDB scans the whole table for an OR.
-    "merges": (_MERGE_FIELDS := (("merged_at", "t", "merged_at"), ("outcome", "s", "outcome"),
-                                 ("from_customer_id", "s", "from_customer_id"),
-                                 ("into_customer_id", "s", "into_customer_id"), ("reason", "s", "reason"),
-                                 ("evidence", "s", "evidence")),
-               "FROM merges WHERE into_customer_id = $c"),
-    "merges_from": (_MERGE_FIELDS, "FROM merges WHERE from_customer_id = $c AND into_customer_id <> $c"),
+    "merges": (_MERGE := _cols("merged_at", "outcome", "from_customer_id", "into_customer_id", "reason",
+                               "evidence"), "FROM merges WHERE into_customer_id = $c"),
+    "merges_from": (_MERGE, "FROM merges WHERE from_customer_id = $c"),
 }
-_TYPES = {"s": "VARCHAR", "t": "TIMESTAMPTZ", "b": "BOOLEAN", "n": "BIGINT"}
+# The TIMESTAMPTZ fields above: they travel as ISO text in the row's JSON and become datetimes again.
+_TIMES = ("first_seen", "last_seen", "updated_at", "computed_at", "decided_at", "merged_at")
 
 
-def _slots(fields: tuple[_Field, ...]) -> list[str]:
-    """The generic column each field travels in: the i-th field of type x goes in ``xi``."""
-    seen: dict[str, int] = {}
-    out = []
-    for _, kind, _ in fields:
-        seen[kind] = seen.get(kind, 0) + 1
-        out.append(f"{kind}{seen[kind]}")
-    return out
+def _row(fields: dict[str, str]) -> str:
+    return "to_json({" + ", ".join(f"'{name}': {expr}" for name, expr in fields.items()) + "})"
 
 
-def _profile_sql() -> str:
-    widths = {k: max(sum(1 for _, kind, _ in f if kind == k) for f, _ in _PARTS.values()) for k in _TYPES}
-    columns = [f"{k}{i}" for k in _TYPES for i in range(1, widths[k] + 1)]
-    branches = []
-    for part, (fields, source) in _PARTS.items():  # every branch casts to the slot's type
-        given = dict(zip(_slots(fields), (expr for _, _, expr in fields), strict=True))
-        values = ", ".join(f"{given.get(c, 'NULL')}::{_TYPES[c[0]]} AS {c}" for c in columns)
-        branches.append(f"SELECT '{part}' AS part, {values} {source}")
-    return "\nUNION ALL ".join(branches)
+# One statement, each row one JSON object. At a million customers nearly all of a look-up is DuckDB's
+# fixed cost per statement (parse, bind, optimize: ~0.4 ms even on an empty table), so ten separate
+# reads were slow; and binding is what a wide UNION of typed columns costs (the earlier 9 x 11 grid
+# of cast slots bound in ~5 ms). A JSON object per row binds in a fraction of that (interleaved A/B,
+# 1M profiles: CPU p50 5.5 -> 3.5 ms) and keeps JSON columns (trait values, evidence) parsed. It is
+# parsed once (``Store.statement``): DuckDB 2's parser cost as much again as the rest.
+_PROFILE_SQL = "\nUNION ALL ".join(f"SELECT '{part}' AS part, {_row(fields)} AS row {source}"
+                                   for part, (fields, source) in _PARTS.items())
 
 
-# One statement instead of ten: each branch is an index point read on an equality, and DuckDB's
-# fixed cost per statement dominated the separate reads (get_profile, 100k profiles, interleaved
-# A/B: CPU p50 12.4 -> 7.7 ms, p99 23 -> 13 ms). Measured and rejected: one row of scalar subqueries
-# with ordered ``list({...})`` aggregates (~2 ms per part); typed slots keep datetimes datetimes
-# (JSON would not).
-_PROFILE_SQL = _profile_sql()
-_SLOTS = {part: list(zip((name for name, _, _ in fields), _slots(fields), strict=True))
-          for part, (fields, _) in _PARTS.items()}
+_Parts = dict[str, list[dict[str, Any]]]
 
 
-def _read_parts(store: Store, customer_id: str) -> dict[str, list[dict[str, Any]]]:
-    parts: dict[str, list[dict[str, Any]]] = {part: [] for part in _PARTS}
-    for row in store.records(_PROFILE_SQL, {"c": customer_id}):
-        parts[row["part"]].append({name: row[slot] for name, slot in _SLOTS[row["part"]]})
+def _read_parts(store: Store, customer_id: str) -> _Parts:
+    parts: _Parts = {part: [] for part in _PARTS}
+    for part, text in store.fetchall(store.statement(_PROFILE_SQL), {"c": customer_id}):
+        row = jsonutil.loads(text)
+        for name in _TIMES:
+            if row.get(name) is not None:
+                row[name] = datetime.fromisoformat(row[name])
+        parts[part].append(row)
     return parts
+
+
+def _located(store: Store, settings: Settings, identifier: str) -> tuple[str, _Parts]:
+    """The customer ``identifier`` resolves to and their profile rows.
+
+    A current customer id is read directly: its own identities prove it current, which is the check
+    ``find_customer`` would have made in a statement of its own. Only an id merged away (no
+    identities) goes through ``find_customer`` to its survivor.
+    """
+    candidate = customer_id_form(identifier)
+    if candidate is not None:
+        parts = _read_parts(store, candidate)
+        if parts["identities"]:
+            return candidate, parts
+    customer_id = find_customer(store, settings, identifier)
+    return customer_id, _read_parts(store, customer_id)
+
+
+def _current_consent(settings: Settings, history: list[dict[str, Any]]) -> dict[str, bool]:
+    """Purpose -> granted: the latest choice, a refusal winning a tie, else the default.
+
+    The same rule as ``privacy.consent.LATEST_GRANTED`` (tested equal to ``consent_state``), applied
+    to the history already read rather than by a GROUP BY branch of its own.
+    """
+    consent = {p: bool(settings.consent_defaults.get(p, False)) for p in PURPOSES}
+    latest: dict[str, tuple[datetime, bool]] = {}
+    for choice in history:
+        key = (choice["decided_at"], not choice["granted"])
+        if choice["purpose"] not in latest or key > latest[choice["purpose"]]:
+            latest[choice["purpose"]] = key
+    consent.update({purpose: not refused for purpose, (_, refused) in latest.items()})
+    return consent
 
 
 def get_profile(store: Store, settings: Settings, identifier: str) -> dict[str, Any]:
     """Everything known about the customer ``identifier`` resolves to."""
-    customer_id = find_customer(store, settings, identifier)
-    parts = _read_parts(store, customer_id)
+    customer_id, parts = _located(store, settings, identifier)
     profile = parts["profile"][0] if parts["profile"] else {}
     identities = sorted(parts["identities"], key=lambda i: (i["kind"], i["value"]))
-    hasher = Hasher.for_data_dir(settings.data_dir)
-    names = {hasher.identifier(i["kind"], i["value"]): f"{i['kind']}:{i['value']}" for i in identities}
-    consent = {p: bool(settings.consent_defaults.get(p, False)) for p in PURPOSES}
-    consent.update({c["purpose"]: c["granted"] for c in parts["consent"]})
     history = sorted(parts["history"], key=lambda h: h["purpose"])
     history.sort(key=lambda h: h["decided_at"], reverse=True)
-    merges = sorted(parts["merges"] + parts["merges_from"], key=lambda m: m["merged_at"])
+    merges_from = [m for m in parts["merges_from"] if m["into_customer_id"] != customer_id]
+    merges = sorted(parts["merges"] + merges_from, key=lambda m: m["merged_at"])
+    names: dict[str, str] = {}
+    if merges:  # the installation secret is read only when there is evidence to show
+        hasher = Hasher.for_data_dir(settings.data_dir)
+        names = {hasher.identifier(i["kind"], i["value"]): f"{i['kind']}:{i['value']}" for i in identities}
     channels = sorted(parts["channels"], key=lambda c: (-c["events"], c["channel"]))
     return {
         "customer_id": customer_id,
@@ -124,10 +142,9 @@ def get_profile(store: Store, settings: Settings, identifier: str) -> dict[str, 
         "last_seen": profile.get("last_seen"),
         "updated_at": profile.get("updated_at"),
         "identities": identities,
-        "traits": {t["name"]: {**t, "value": _json(t["value"])} for t in sorted(parts["traits"], key=_name)},
-        "computed_traits": {c["name"]: {**c, "value": _json(c["value"])}
-                            for c in sorted(parts["computed"], key=_name)},
-        "consent": {"current": consent, "history": history},
+        "traits": {t["name"]: t for t in sorted(parts["traits"], key=_name)},
+        "computed_traits": {c["name"]: c for c in sorted(parts["computed"], key=_name)},
+        "consent": {"current": _current_consent(settings, history), "history": history},
         "events_by_channel": {c["channel"]: c["events"] for c in channels},
         "merges": [_explain(m, names) for m in merges],
     }
