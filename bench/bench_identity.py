@@ -11,6 +11,7 @@ beside wall time: the machine is shared, and wall time there mostly measures wai
 from __future__ import annotations
 
 import multiprocessing
+import os
 import resource
 import statistics
 import tempfile
@@ -92,12 +93,16 @@ def _measure_apart(n: int) -> dict[str, float]:
 
 def run(quick: bool = False) -> str:
     sizes = [100_000, 300_000] if quick else [1_000_000, 3_000_000, 10_000_000]
+    load_before = os.getloadavg()
     rows = [_measure_apart(n) for n in sizes]
+    load_after = os.getloadavg()
     lines = ["## Identity resolution (unify)", "",
              "Synthetic events (10 per person, 40% with a user id, identify events with an e-mail, a small "
              "Segment context on every event), one batch per size into a fresh DuckDB file, then three "
              "1,000-event batches on top (median). One run per size, each in a fresh process; CPU = process "
-             "CPU time, all threads (the machine is shared: wall time includes waiting for a core).", "",
+             "CPU time, all threads (the machine is shared: wall time includes waiting for a core; "
+             "load average "
+             f"{load_before[0]:.1f} before, {load_after[0]:.1f} after, on 2 cores).", "",
              "| events | customers | bulk unify (s) | CPU (s) | events/s | events/CPU-s | next 1k batch (ms) "
              "| 1k CPU (ms) | peak RSS (MB) |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]

@@ -144,3 +144,21 @@ def test_cli_import_json(tmp_path):
     body = json.loads(result.stdout)
     assert body["rows_read"] == 6 and body["events_loaded"] == 3
     assert [r["row"] for r in body["rejected"]] == [4, 5]
+
+
+def test_checkpoints_are_held_back_only_while_importing(store, settings, tmp_path):
+    """The import raises DuckDB's checkpoint threshold for its own commits and puts it back, also
+    when the import fails partway (here: its progress callback raises after the first chunk)."""
+    def threshold() -> str:
+        return store.scalar("SELECT current_setting('checkpoint_threshold')")
+
+    before = threshold()
+    seen: list[str] = []
+    report = import_file(store, settings, "events", CASES / "events.csv",
+                         on_progress=lambda _: seen.append(threshold()))
+    assert seen and all(t != before for t in seen)
+    assert threshold() == before
+    assert _count(store, "SELECT count(*) FROM events") == report.events_loaded == 3
+    with pytest.raises(ZeroDivisionError):
+        import_file(store, settings, "events", CASES / "events.jsonl", on_progress=lambda _: 1 / 0)
+    assert threshold() == before

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
+from cxlens.identity.keyed import Hasher
 from cxlens.store import Store
 
 from .support import event, load, mapping
@@ -90,6 +91,82 @@ def test_a_shared_kiosk_id_stops_linking(store, settings) -> None:
     assert ids[("anonymous_id", "kiosk")] not in {ids[("user_id", f"u{i}")] for i in range(5)}
 
 
+def test_known_identifiers_keep_their_customer_and_widen_their_times(store, settings) -> None:
+    load(store, settings, [event(5, user_id="u1")])
+    lone = Hasher.for_data_dir(settings.data_dir).customer_id("user_id", "u1")
+    assert mapping(store) == {("user_id", "u1"): lone}  # a lone identifier is its own anchor
+    load(store, settings, [event(1, user_id="u1"), event(9, user_id="u1"), event(7, user_id="u2")])
+    rows = store.fetchall("SELECT customer_id, first_seen, last_seen, cluster_id FROM identities "
+                          "WHERE value = 'u1'")
+    assert rows == [(lone, event(1)["timestamp"], event(9)["timestamp"], "cl_" + lone[4:])]
+    assert {r[0] for r in store.fetchall("SELECT customer_id FROM events WHERE user_id = 'u1'")} == {lone}
+
+
+def test_a_link_seen_earlier_moves_its_time_and_stays_one_row(store, settings) -> None:
+    load(store, settings, [event(5, user_id="u1", anonymous_id="a1")])
+    load(store, settings, [event(8, user_id="u1", anonymous_id="a1")])  # nothing new: no graph work
+    load(store, settings, [event(2, user_id="u1", anonymous_id="a1")])
+    links = store.fetchall("SELECT first_seen, message_id FROM identity_edges")
+    assert links == [(event(2)["timestamp"], "m2")]
+    assert store.scalar("SELECT count(*) FROM identities") == 2
+
+
+def test_a_link_between_two_hubs_seen_earlier_stays_one_row(store, settings) -> None:
+    # k (anonymous) and s@x.io are both seen with two user ids: hubs; their own link has no cluster.
+    load(store, settings, [event(1, user_id="u1", anonymous_id="k", traits={"email": "s@x.io"}),
+                           event(2, user_id="u2", anonymous_id="k", traits={"email": "s@x.io"}),
+                           event(9, anonymous_id="k", traits={"email": "s@x.io"})])
+    assert store.fetchall("SELECT hub FROM identities WHERE value IN ('k', 's@x.io')") == [(True,), (True,)]
+    load(store, settings, [event(0, anonymous_id="k", traits={"email": "s@x.io"})])
+    links = store.fetchall("SELECT message_id, cluster_id FROM identity_edges WHERE b_value = 'k' "
+                           "AND a_value = 's@x.io'")
+    assert links == [("m0", None)]
+    _evidence(store)
+
+
+_KEYED_IDENTITIES = """
+    CREATE TABLE identities (kind VARCHAR NOT NULL, value VARCHAR NOT NULL, customer_id VARCHAR NOT NULL,
+        cluster_id VARCHAR NOT NULL, first_seen TIMESTAMPTZ NOT NULL, last_seen TIMESTAMPTZ NOT NULL,
+        hub BOOLEAN NOT NULL DEFAULT false, PRIMARY KEY (kind, value))"""
+_KEYED_EDGES = """
+    CREATE TABLE identity_edges (a_kind VARCHAR NOT NULL, a_value VARCHAR NOT NULL, b_kind VARCHAR NOT NULL,
+        b_value VARCHAR NOT NULL, first_seen TIMESTAMPTZ NOT NULL, message_id VARCHAR, via VARCHAR,
+        cluster_id VARCHAR, PRIMARY KEY (a_kind, a_value, b_kind, b_value))"""
+
+
+def test_a_store_made_with_primary_keys_loads_the_same(tmp_path, settings) -> None:
+    """Stores created before ADR 0008 keep their composite keys; resolution must work on them."""
+    batches = [[event(1, anonymous_id="a1"), event(2, anonymous_id="k"), event(3, user_id="u9")],
+               [event(4, user_id="u1", anonymous_id="a1"), event(5, user_id="u1", anonymous_id="a1"),
+                *[event(10 + i, user_id=f"v{i}", anonymous_id="k") for i in range(4)]],
+               [event(0, user_id="u1", anonymous_id="a1", traits={"email": "e@x.io"}),
+                event(20, user_id="u9"), event(21, user_id="u10")]]  # known, new: no graph work
+    results = []
+    for keyed in (False, True):
+        with Store(tmp_path / f"{keyed}.duckdb") as s:
+            if keyed:
+                s.execute("DROP TABLE identities")
+                s.execute("DROP TABLE identity_edges")
+                s.execute(_KEYED_IDENTITIES)
+                s.execute(_KEYED_EDGES)
+            for batch in batches:
+                load(s, settings, batch)
+            merges = s.fetchall("SELECT outcome, count(*) FROM merges GROUP BY 1 ORDER BY 1")
+            results.append((_evidence(s), merges))
+    assert results[0] == results[1]
+    assert results[0][1]  # the batches did merge, so the slow path ran on the keyed tables
+
+
+def _evidence(store: Store) -> tuple[list[tuple], list[tuple]]:
+    """The identity tables in full, after checking each key is held once (no primary key does it)."""
+    ids = store.fetchall("SELECT kind, value, customer_id, cluster_id, first_seen, last_seen, hub "
+                         "FROM identities ORDER BY kind, value")
+    edges = store.fetchall("SELECT * FROM identity_edges ORDER BY a_kind, a_value, b_kind, b_value")
+    assert len({r[:2] for r in ids}) == len(ids), "an identifier is stored twice"
+    assert len({r[:4] for r in edges}) == len(edges), "a link is stored twice"
+    return ids, edges
+
+
 # -- properties -------------------------------------------------------------------------------
 
 def _events() -> st.SearchStrategy[list[dict]]:
@@ -108,7 +185,7 @@ def _load_in(tmp_path, settings, batches: list[list[dict]]) -> dict:
     with Store(tmp_path / "p.duckdb") as s:
         for batch in batches:
             load(s, settings, batch)
-        result = (mapping(s), s.fetchall("SELECT message_id, customer_id FROM events ORDER BY 1"))
+        result = (_evidence(s), s.fetchall("SELECT message_id, customer_id FROM events ORDER BY 1"))
     (tmp_path / "p.duckdb").unlink()
     return result
 

@@ -1,13 +1,21 @@
 """Incremental identity resolution against the store.
 
-A batch only touches the clusters of its identifiers: load those clusters' identities and links
-(small), add the batch's evidence, recompute them canonically (``graph.partition``), and write back
-the difference. Because a cluster's result depends only on its evidence, any order or batching of
-the same events ends in the same identifier → customer mapping.
+A batch only touches the clusters of its identifiers, and most of its identifiers touch none:
+``known.split`` settles those set-based (known identifiers keep their customer, lone new ones are
+their own), and only the rest — endpoints of new links and the clusters they join — is
+recomputed: load those clusters' identities and links (small), add the batch's evidence, recompute
+them canonically (``graph.partition``), and write back the difference. Because a cluster's result
+depends only on its evidence, any order or batching of the same events ends in the same
+identifier → customer mapping.
+
+Uniqueness of ``identities`` (kind, value) and ``identity_edges`` (its endpoints) is kept by this
+module, not by primary keys (ART upkeep was the largest single cost of a bulk load, ADR 0008): a
+recomputed cluster's rows are deleted before they are written again, and the fast path inserts only
+identifiers that were not stored.
 
 Results are left in temp tables on the caller's cursor (the caller holds the transaction):
-``_idr_assign`` (kind, value, customer_id) for every touched identifier, ``_idr_anchor`` (rid,
-id_kind, id_value, customer_id) per event, ``_idr_moves`` (kind, value, old, new) and
+``_idr_assign`` (kind, value, customer_id) for every touched identifier, ``_idr_anchor_customer``
+(rid, id_kind, id_value, customer_id) per event, ``_idr_moves`` (kind, value, old, new) and
 ``_idr_renames`` (old, new) — customer ids that disappeared, and where their history goes.
 """
 
@@ -24,6 +32,7 @@ from cxlens.config import Settings
 from cxlens.identity.graph import NO_LIMIT, partition
 from cxlens.identity.identifiers import rank_of
 from cxlens.identity.keyed import Hasher
+from cxlens.identity.known import same_link, split, write_fast
 from cxlens.identity.merges import record_merges
 from cxlens.store import Store
 
@@ -57,11 +66,11 @@ def resolve(store: Store, settings: Settings, hasher: Hasher, ids: str, events: 
         SELECT rid, arg_min(kind, (rank, value)) AS id_kind, arg_min(value, (rank, value)) AS id_value
         FROM _idr_ids GROUP BY rid""")
     store.execute("""
-        CREATE OR REPLACE TEMP TABLE _idr_bnodes AS
+        CREATE OR REPLACE TEMP TABLE _idr_ball AS
         SELECT kind, value, min(timestamp) AS first_seen, max(timestamp) AS last_seen
         FROM _idr_ids GROUP BY kind, value""")
     store.execute("""
-        CREATE OR REPLACE TEMP TABLE _idr_bedges AS
+        CREATE OR REPLACE TEMP TABLE _idr_eall AS
         SELECT n.id_kind AS a_kind, n.id_value AS a_value, i.kind AS b_kind, i.value AS b_value,
                min(i.timestamp) AS first_seen,
                arg_min(i.message_id, (i.timestamp, i.message_id)) AS message_id,
@@ -70,19 +79,33 @@ def resolve(store: Store, settings: Settings, hasher: Hasher, ids: str, events: 
         WHERE NOT (i.kind = n.id_kind AND i.value = n.id_value)
         GROUP BY ALL""")
     store.execute("DROP TABLE _idr_ids")  # one row per event and identifier: free it now
-    _load_affected(store)
-    return _recompute(store, settings, hasher)
+    if split(store):
+        _load_affected(store)
+        resolution = _recompute(store, settings, hasher)
+    else:  # nothing new links anything: no graph work at all
+        for name, columns in (("_idr_assign", "kind VARCHAR, value VARCHAR, customer_id VARCHAR"),
+                              ("_idr_moves", "kind VARCHAR, value VARCHAR, old VARCHAR, new VARCHAR"),
+                              ("_idr_renames", "old VARCHAR, new VARCHAR, old_kind VARCHAR")):
+            store.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({columns})")
+        resolution = Resolution(identifiers=0, merges=0, moved=0, refused=0)
+    resolution.identifiers += write_fast(store, hasher)
+    store.execute("""
+        CREATE OR REPLACE TEMP TABLE _idr_anchor_customer AS
+        SELECT a.rid, a.id_kind, a.id_value, s.customer_id
+        FROM _idr_anchor a JOIN (SELECT * FROM _idr_assign UNION ALL SELECT * FROM _idr_fast) s
+          ON s.kind = a.id_kind AND s.value = a.id_value""")
+    return resolution
 
 
 def _load_affected(store: Store) -> None:
-    """The stored clusters the batch touches: their identities and links, and hub endpoints."""
-    store.execute("""
-        CREATE OR REPLACE TEMP TABLE _idr_clusters AS
-        SELECT DISTINCT i.cluster_id FROM identities i JOIN _idr_bnodes b USING (kind, value)""")
+    """The stored clusters the batch touches (``known.split``): their identities and links, the
+    stored rows of the batch's links, and hub endpoints."""
     store.execute("""
         CREATE OR REPLACE TEMP TABLE _idr_oedges AS
         SELECT a_kind, a_value, b_kind, b_value, first_seen, message_id, via FROM identity_edges
-        WHERE cluster_id IN (SELECT cluster_id FROM _idr_clusters)""")
+        WHERE cluster_id IN (SELECT cluster_id FROM _idr_clusters)
+        UNION ALL
+        SELECT a_kind, a_value, b_kind, b_value, first_seen, message_id, via FROM _idr_bstored""")
     store.execute("""
         CREATE OR REPLACE TEMP TABLE _idr_onodes AS
         SELECT kind, value, customer_id, first_seen, last_seen, hub, true AS touched FROM identities
@@ -184,22 +207,18 @@ def _write(store: Store, hasher: Hasher, settings: Settings) -> Resolution:
         INSERT INTO identities (kind, value, customer_id, cluster_id, first_seen, last_seen, hub)
         SELECT kind, value, customer_id, cluster_id, first_seen, last_seen, hub
         FROM _idr_result WHERE touched""")
+    # Stored rows of the batch's links outside the recomputed clusters (both ends hubs: no cluster)
+    # were merged into _idr_edges too: they go before it is written back, so each link stays one row.
+    if store.scalar("""SELECT count(*) FROM _idr_bstored WHERE cluster_id IS NULL
+                       OR cluster_id NOT IN (SELECT cluster_id FROM _idr_clusters)"""):
+        store.execute(f"DELETE FROM identity_edges s USING _idr_bstored b WHERE {same_link('s', 'b')}")
     store.execute("""
         INSERT INTO identity_edges
         SELECT e.a_kind, e.a_value, e.b_kind, e.b_value, e.first_seen, e.message_id, e.via,
                CASE WHEN NOT ra.hub THEN ra.cluster_id WHEN NOT rb.hub THEN rb.cluster_id END
         FROM _idr_edges e
         JOIN _idr_result ra ON ra.kind = e.a_kind AND ra.value = e.a_value
-        JOIN _idr_result rb ON rb.kind = e.b_kind AND rb.value = e.b_value
-        ON CONFLICT DO UPDATE SET
-            message_id = CASE WHEN excluded.first_seen < identity_edges.first_seen
-                              THEN excluded.message_id ELSE identity_edges.message_id END,
-            first_seen = least(identity_edges.first_seen, excluded.first_seen),
-            cluster_id = excluded.cluster_id""")
-    store.execute("""
-        CREATE OR REPLACE TEMP TABLE _idr_anchor_customer AS
-        SELECT a.rid, a.id_kind, a.id_value, s.customer_id
-        FROM _idr_anchor a JOIN _idr_assign s ON s.kind = a.id_kind AND s.value = a.id_value""")
+        JOIN _idr_result rb ON rb.kind = e.b_kind AND rb.value = e.b_value""")
     counts = record_merges(store, hasher, settings)
     touched = store.scalar("SELECT count(*) FROM _idr_assign")
     return Resolution(identifiers=touched, **counts)

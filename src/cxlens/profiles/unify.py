@@ -47,9 +47,10 @@ _READ = ("message_id", "type", "user_id", "anonymous_id", "previous_id", "channe
 _CONTEXT_KEYS = {"traits", "externalIds", "consent"}
 
 _TEMP = ("_ux_ev", "_ux_raw", "_ux_ids", "_ux_drop", "_ux_choice", "_ux_refused", "_ux_out",
-         "_ux_affected", "_idr_ids", "_idr_anchor", "_idr_bnodes", "_idr_bedges", "_idr_clusters",
-         "_idr_oedges", "_idr_onodes", "_idr_nodes", "_idr_edges", "_idr_result", "_idr_assign",
-         "_idr_moves", "_idr_renames", "_idr_anchor_customer", "_hist_msgs", "_sup_hit")
+         "_ux_affected", "_idr_ids", "_idr_ball", "_idr_eall", "_idr_known", "_idr_bstored", "_idr_seeds",
+         "_idr_bfast", "_idr_fast", "_idr_widen", "_idr_anchor", "_idr_bnodes", "_idr_bedges",
+         "_idr_clusters", "_idr_oedges", "_idr_onodes", "_idr_nodes", "_idr_edges", "_idr_result",
+         "_idr_assign", "_idr_moves", "_idr_renames", "_idr_anchor_customer", "_hist_msgs", "_sup_hit")
 
 
 @dataclass

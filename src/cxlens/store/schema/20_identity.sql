@@ -6,15 +6,18 @@ CREATE TABLE IF NOT EXISTS identities (
     cluster_id   VARCHAR NOT NULL,            -- evidence component (only ever grows)
     first_seen   TIMESTAMPTZ NOT NULL,
     last_seen    TIMESTAMPTZ NOT NULL,
-    hub          BOOLEAN NOT NULL DEFAULT false,  -- linked to more ids of a kind than a customer may
+    hub          BOOLEAN NOT NULL DEFAULT false   -- linked to more ids of a kind than a customer may
                                                   -- hold: ambiguous (a kiosk), so it links nothing
-    PRIMARY KEY (kind, value)
+    -- (kind, value) is unique, kept so by identity.resolve rather than by a primary key: no look-up
+    -- can use a composite key, and its upkeep was the largest single cost of a bulk load (ADR 0008).
+    -- Stores created before keep their key; the code works with or without it.
 );
 -- Look-ups by identifier use this single-column index: DuckDB uses an ART index only for an
 -- equality on its one column, never for the composite primary key (docs/adr/0003).
 CREATE INDEX IF NOT EXISTS identities_value ON identities (value);
 CREATE INDEX IF NOT EXISTS identities_customer ON identities (customer_id);
-CREATE INDEX IF NOT EXISTS identities_cluster ON identities (cluster_id);
+-- Clusters are read by hash joins (`cluster_id IN (SELECT ...)`), which never use an index.
+DROP INDEX IF EXISTS identities_cluster;
 
 -- Evidence only grows: one row per distinct link, with the earliest event that showed it.
 CREATE TABLE IF NOT EXISTS identity_edges (
@@ -25,10 +28,10 @@ CREATE TABLE IF NOT EXISTS identity_edges (
     first_seen   TIMESTAMPTZ NOT NULL,
     message_id   VARCHAR,                     -- the event that first showed the link
     via          VARCHAR,                     -- the event type: identify | alias | track ...
-    cluster_id   VARCHAR,                     -- component of its non-hub endpoint; NULL if both hubs
-    PRIMARY KEY (a_kind, a_value, b_kind, b_value)
+    cluster_id   VARCHAR                      -- component of its non-hub endpoint; NULL if both hubs
+    -- the endpoints are unique, kept so by identity.resolve (see identities)
 );
-CREATE INDEX IF NOT EXISTS identity_edges_cluster ON identity_edges (cluster_id);
+DROP INDEX IF EXISTS identity_edges_cluster;
 
 -- Every change of a customer id, with why and which link caused it. ``outcome``:
 -- identified (anonymous profile gained a stronger id), merged, moved (one identifier changed
