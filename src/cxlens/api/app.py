@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from cxlens.api.decide import DecideEndpoints
 from cxlens.api.responses import JSON, error_response
 from cxlens.api.runtime import Runtime
 from cxlens.config import Settings
+from cxlens.decide.service import EngineHolder
 from cxlens.errors import CxlensError
 from cxlens.web import mount as mount_console
 
@@ -41,6 +43,8 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            # the decision engine first: its journal's last batch needs the store still open
+            await asyncio.to_thread(EngineHolder.of(app.state).stop)
             await runtime.stop()
 
     app = FastAPI(

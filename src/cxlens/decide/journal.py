@@ -31,22 +31,27 @@ _CONTACT_SCHEMA = pa.schema([("customer_id", pa.string()), ("channel", pa.string
 _JSON = ("items", "models", "rules", "context", "features")
 
 
+def _text(value: Any) -> str | None:
+    return None if value is None else jsonutil.dumps_str(value)
+
+
 class Journal:
     """Queues decision and contact rows; a thread writes them to the store in batches."""
 
     def __init__(self, store: Store, interval: float = 0.25) -> None:
         self.store = store
         self.interval = interval
-        self._queue: queue.SimpleQueue[tuple[str, dict[str, Any]]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[str, tuple[Any, ...]]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._write_lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def record(self, decision: dict[str, Any], contact: dict[str, Any] | None) -> None:
-        self._queue.put(("log", {k: jsonutil.dumps_str(v) if k in _JSON and v is not None else v
-                                 for k, v in decision.items()}))
+        """Queue one decision (on the request path: a tuple in column order, JSON as text)."""
+        self._queue.put(("log", tuple(_text(decision.get(name)) if name in _JSON else decision.get(name)
+                                      for name in _LOG_SCHEMA.names)))
         if contact is not None:
-            self._queue.put(("contact", contact))
+            self._queue.put(("contact", tuple(contact.get(name) for name in _CONTACT_SCHEMA.names)))
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="decide-journal", daemon=True)
@@ -61,7 +66,7 @@ class Journal:
 
     def flush(self) -> int:
         """Write everything queued now; returns decisions written."""
-        rows: dict[str, list[dict[str, Any]]] = {"log": [], "contact": []}
+        rows: dict[str, list[tuple[Any, ...]]] = {"log": [], "contact": []}
         while True:
             try:
                 kind, row = self._queue.get_nowait()
@@ -73,7 +78,11 @@ class Journal:
                                         ("contact", "decide_contacts", _CONTACT_SCHEMA)):
                 if rows[kind]:
                     name = f"_journal_{kind}"
-                    self.store.register(name, pa.Table.from_pylist(rows[kind], schema=schema))
+                    # column by column: several times cheaper than from_pylist over dicts, and this
+                    # thread holds the GIL the event loop needs while it builds the table
+                    columns = [pa.array(column, type=field.type)
+                               for column, field in zip(zip(*rows[kind], strict=True), schema, strict=True)]
+                    self.store.register(name, pa.Table.from_arrays(columns, schema=schema))
                     try:
                         self.store.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {name}")
                     finally:

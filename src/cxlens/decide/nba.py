@@ -7,7 +7,7 @@ by what the person is worth and how likely they are to leave.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from cxlens.decide.state import Facts
 
@@ -38,7 +38,9 @@ class ActionValue:
         return self.propensity * self.value - self.fatigue_cost
 
     def to_dict(self) -> dict[str, object]:
-        return {**asdict(self), "expected_value": round(self.expected_value, 4)}
+        return {"action": self.action, "propensity": self.propensity, "value": self.value,
+                "fatigue_cost": self.fatigue_cost, "reason": self.reason,
+                "expected_value": round(self.expected_value, 4)}
 
 
 def next_best_action(facts: Facts, offer_propensity: float | None, offer_value: float | None,

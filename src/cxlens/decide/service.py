@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from typing import Any
 
@@ -75,6 +76,10 @@ class EngineHolder:
                 if self._engine is None:
                     engine = DecisionEngine.open(store, settings)
                     engine.start()
+                    # Millions of long-lived objects (identity map, snapshots, model dicts) would
+                    # otherwise be traversed by every full collection: pauses of 100s of ms on the
+                    # event loop. Frozen, the collector skips them (they stay alive with the engine).
+                    gc.freeze()
                     self._engine = engine
         return self._engine
 

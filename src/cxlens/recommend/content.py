@@ -144,10 +144,17 @@ class Replenishment(Recommender):
             counts = np.diff(np.r_[starts, len(gp)])
             personal[gp[starts]] = (gv[starts + (counts - 1) // 2] + gv[starts + counts // 2]) / 2
         self.item_interval_ = np.full(data.n_items, np.nan)
-        for item in np.unique(pi[np.isfinite(personal)]):
-            values = personal[(pi == item) & np.isfinite(personal)]
-            if len(values) >= self.min_repeat_buyers:
-                self.item_interval_[item] = float(np.median(values))
+        # per item, the median of its repeat buyers' intervals: one sort, not one scan per item
+        # (that loop was quadratic: ~25 min at 10M interactions and 50,000 items)
+        known = np.isfinite(personal)
+        ki, kv = pi[known], personal[known]
+        srt = np.lexsort((kv, ki))
+        ki, kv = ki[srt], kv[srt]
+        starts = np.r_[0, np.flatnonzero(np.diff(ki)) + 1] if len(ki) else np.zeros(0, np.int64)
+        counts = np.diff(np.r_[starts, len(ki)])
+        enough = counts >= self.min_repeat_buyers
+        starts, counts = starts[enough], counts[enough]
+        self.item_interval_[ki[starts]] = (kv[starts + (counts - 1) // 2] + kv[starts + counts // 2]) / 2
         shape = (data.n_users, data.n_items)
         self.last_ = sp.csr_matrix((last, (pu, pi)), shape=shape)
         self.interval_ = sp.csr_matrix((np.nan_to_num(personal, nan=0.0), (pu, pi)), shape=shape)
