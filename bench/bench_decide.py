@@ -37,6 +37,7 @@ import numpy as np
 
 from bench.bench_recommend import synthetic
 from cxlens.config import load_settings
+from cxlens.decide.stalls import StallRecorder
 from cxlens.keys import create_key
 from cxlens.recommend.data import Catalogue
 from cxlens.recommend.models import ModelBundle, fit_all, save_bundle
@@ -44,11 +45,24 @@ from cxlens.recommend.serving import build_index
 from cxlens.store import Store
 
 SERVER = textwrap.dedent("""
-    import sys, uvicorn
+    import asyncio, json, sys, uvicorn
     from cxlens.api.app import create_app
     from cxlens.config import load_settings
     app = create_app(load_settings(sys.argv[1]))
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning"))
+    if len(sys.argv) > 3:  # record event-loop stalls (cxlens.decide.stalls) and write them at shutdown
+        from cxlens.decide.stalls import StallRecorder
+        recorder, serve = StallRecorder(), server._serve  # inside uvicorn's signal capture
+        async def serve_recorded(sockets=None):
+            task = asyncio.ensure_future(recorder.run())
+            try:
+                await serve(sockets)
+            finally:
+                task.cancel()
+                with open(sys.argv[3], "w") as out:
+                    json.dump(recorder.stalls, out)
+        server._serve = serve_recorded
+    server.run()
 """)
 
 LOAD = textwrap.dedent("""
@@ -123,7 +137,7 @@ LOAD = textwrap.dedent("""
             queue.put_nowait(None)
         await asyncio.gather(*workers)
         took = time.perf_counter() - start
-        print(json.dumps({"latencies": latency, "errors": n - sum(ok), "seconds": took,
+        print(json.dumps({"latencies": latency, "errors": n - sum(ok), "seconds": took, "start": start,
                           "generator_cpu_s": time.process_time(), "load": os.getloadavg()[0]}))
 
     try:
@@ -221,8 +235,9 @@ def _peak_mib(pid: int) -> float:
 
 
 def _serve(data_dir: Path, key: str, port: int, rate: float, seconds: float, customers: int,
-           runs: int) -> list[dict[str, Any]]:
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(data_dir), str(port)])
+           runs: int, stalls: Path | None = None) -> list[dict[str, Any]]:
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(data_dir), str(port),
+                               *([str(stalls)] if stalls else [])])
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(1200):
@@ -236,7 +251,7 @@ def _serve(data_dir: Path, key: str, port: int, rate: float, seconds: float, cus
                 break
             except httpx.TransportError:
                 time.sleep(0.5)
-        results = []
+        results: list[dict[str, Any]] = []
         for run in range(runs + 1):  # run 0 warms caches and is not counted
             length = 5.0 if run == 0 else seconds
             args = [sys.executable, "-c", LOAD, "127.0.0.1", str(port), key, str(rate), str(length),
@@ -250,10 +265,14 @@ def _serve(data_dir: Path, key: str, port: int, rate: float, seconds: float, cus
                 result["server_cpu_s"] = _cpu_seconds(server.pid) - cpu
                 result["server_peak_mib"] = _peak_mib(server.pid)
                 results.append(result)
-        return results
     finally:
         server.terminate()
         server.wait(timeout=60)
+    if stalls is not None:  # the server wrote them at shutdown; split per run by the shared clock
+        recorder = StallRecorder(stalls=[tuple(s) for s in json.loads(stalls.read_text())])
+        for result in results:
+            result["stalls"] = recorder.summary(result["start"], result["start"] + result["seconds"])
+    return results
 
 
 def run(quick: bool = False) -> str:
@@ -264,7 +283,8 @@ def run(quick: bool = False) -> str:
         data_dir = Path(keep) / f"{customers}x{items}" if keep else Path(tmp)
         data_dir.mkdir(parents=True, exist_ok=True)
         made = _prepared(data_dir, [customers, items, interactions])
-        results = _serve(data_dir, made["key"], 18_731, rate, seconds, customers, runs)
+        stalls = Path(tmp) / "stalls.json" if os.environ.get("BENCH_DECIDE_STALLS") == "1" else None
+        results = _serve(data_dir, made["key"], 18_731, rate, seconds, customers, runs, stalls)
     return _report(made, results, rate, seconds)
 
 
@@ -287,6 +307,16 @@ def _report(made: dict[str, Any], results: list[dict[str, Any]], rate: float, se
              f"training {t['fit all']:.0f} s ({fits}); "
              f"serving index {t['serving index']:.0f} s ({made['index_mib']:.0f} MiB); "
              f"saving models and store {t['save and store']:.0f} s.")
+    stall_lines = []
+    if all("stalls" in r for r in results):
+        def split(st: dict[str, float]) -> str:
+            whole = st["total_ms"] or 1.0
+            return (f"{st['count']:.0f} stalls, {st['total_ms']:.0f} ms: waiting for a CPU "
+                    f"{st['runqueue_ms'] / whole:.0%}, blocked (GIL/locks) {st['blocked_ms'] / whole:.0%}, "
+                    f"running {st['busy_ms'] / whole:.0%}; longest {st['longest_ms']:.0f} ms")
+        stall_lines = ["", "Event-loop stalls over 5 ms (stall recorder on, `BENCH_DECIDE_STALLS=1`; "
+                       "`cxlens.decide.stalls`), per run: " + "; ".join(split(r["stalls"]) for r in results)
+                       + "."]
     return "\n".join([
         "## Decide: /v1/decide under sustained load",
         "",
@@ -311,6 +341,7 @@ def _report(made: dict[str, Any], results: list[dict[str, Any]], rate: float, se
         f"p99 {', '.join(f'{v:.2f}' for v in p99s)} ms; "
         f"load average at the end of each run {loads} (2 cores, shared with other work); load generator "
         f"CPU {gen_ms:.2f} ms per request.",
+        *stall_lines,
         "",
         built,
     ])

@@ -187,3 +187,23 @@ def test_a_preview_reserves_no_contact_and_is_not_logged(engine, shop) -> None:
     assert shop.scalar("SELECT count(*) FROM decide_contacts") == 1
     with pytest.raises(NotFoundError):  # a preview cannot be given feedback: it never happened
         engine.feedback(FeedbackRequest(decision_id=shown["decision_id"], item_id="x", event="click"))
+
+
+def test_scratch_set_operations_match_numpy() -> None:
+    """The per-thread scratch arrays answer like ``np.isin`` and a dict lookup, and stay clean."""
+    import numpy as np
+
+    from cxlens.decide.engine import _Scratch
+
+    rng = np.random.default_rng(7)
+    scratch = _Scratch(500)
+    for _ in range(200):
+        values = rng.integers(0, 500, rng.integers(0, 60))
+        among = rng.integers(0, 500, rng.integers(0, 60))
+        assert np.array_equal(scratch.member(values, among), np.isin(values, among))
+        keys = np.unique(rng.integers(0, 500, rng.integers(1, 40)))
+        found = rng.random(len(keys))
+        table = dict(zip(keys.tolist(), found.tolist(), strict=True))
+        expected = [table.get(v, 0.0) for v in values.tolist()]
+        assert np.array_equal(scratch.lookup(values, keys, found), expected)
+    assert not scratch.marks.any() and not scratch.values.any()

@@ -51,14 +51,40 @@ CACHE_SIZE = 100_000
 REORDER_DUE = (0.8, 2.0)  # due-ness at which an already-bought item is offered again
 
 
-def _member(values: np.ndarray, among: np.ndarray | list[int]) -> np.ndarray:
-    """``np.isin`` for the few hundred item indices of one decision. The lookup-table method (a
-    boolean array over the index range) is several times cheaper than the default sort at this size,
-    where ``isin`` was the largest numpy cost per decision."""
-    wanted = np.asarray(among, dtype=np.int64)
-    if not len(wanted) or not len(values):
-        return np.zeros(len(values), bool)
-    return np.isin(values, wanted, kind="table")
+class _Scratch(threading.local):
+    """Per-thread arrays over the catalogue for a decision's set operations on a few hundred items.
+
+    Membership marks ``among`` in a boolean array, reads ``values``, and unmarks: three small
+    fancy-index operations. ``np.isin(kind="table")``, used before, allocated and zeroed a table
+    spanning the index range and ran its Python bookkeeping on every call (4–5 calls a decision) —
+    the largest numpy cost per decision, and per-decision CPU is what decides how fast the event loop
+    catches up after the machine takes the CPU away (ADR 0007, stalls addendum). Per thread because
+    previews may run off the event loop.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.marks = np.zeros(size, bool)
+        self.values = np.zeros(size)
+
+    def member(self, values: np.ndarray, among: np.ndarray | list[int]) -> np.ndarray:
+        """``np.isin(values, among)`` for item indices (all within the catalogue)."""
+        wanted = np.asarray(among, dtype=np.int64)
+        if not len(wanted) or not len(values):
+            return np.zeros(len(values), bool)
+        self.marks[wanted] = True
+        try:
+            return self.marks[values]
+        finally:
+            self.marks[wanted] = False
+
+    def lookup(self, values: np.ndarray, keys: np.ndarray, found: np.ndarray) -> np.ndarray:
+        """``found[keys == v]`` for each of ``values``, 0.0 where absent: a dict lookup per item,
+        vectorised."""
+        self.values[keys] = found
+        try:
+            return self.values[values]
+        finally:
+            self.values[keys] = 0.0
 
 
 class DecisionEngine:
@@ -85,6 +111,7 @@ class DecisionEngine:
         self.identities.refresh()
         self.ledger = FatigueLedger.from_store(store, datetime.now(UTC))
         self.journal = Journal(store)
+        self._scratch = _Scratch(catalogue.n_items)
         self._cache_lock = threading.Lock()
         self._recent: OrderedDict[str, tuple[np.ndarray | None, str | None, set[str]]] = OrderedDict()
         self._stop = threading.Event()
@@ -208,6 +235,7 @@ class DecisionEngine:
         O(candidates): the lists are precomputed (``recommend.serving``)."""
         ctx = request.context
         items, scores = cands.items, cands.scores.copy()
+        member = self._scratch.member
         reasons: dict[int, str] = {}
         context_ids = ([ctx.product_id] if ctx.product_id else []) + list(ctx.cart)
         context_items = [i for i in (self.recommend.item_index(p) for p in context_ids) if i is not None]
@@ -215,12 +243,14 @@ class DecisionEngine:
             fired.append("context:unknown_product_ignored")
         goes = self.recommend.goes_with(context_items) if PLACEMENTS[request.placement].context_item else {}
         if goes:
-            best = np.array(sorted(goes, key=goes.__getitem__, reverse=True)[:CONTEXT_EXTRA], np.int64)
-            extra = best[~_member(best, items)]
+            keys = np.fromiter(goes, np.int64, len(goes))
+            strength = np.fromiter(goes.values(), float, len(goes))
+            best = keys[np.argsort(-strength, kind="stable")[:CONTEXT_EXTRA]]  # ties keep dict order
+            extra = best[~member(best, items)]
             items = np.concatenate([items, extra])
             scores = np.concatenate([scores, np.full(len(extra), scores.min() if len(scores) else 0.0)])
             spread = scores.std() or 1.0
-            boost = np.array([goes.get(i, 0.0) for i in items.tolist()]) / max(goes.values())
+            boost = self._scratch.lookup(items, keys, strength) / strength.max()
             scores = scores + 2 * spread * boost
             names = ", ".join(self.recommend.catalogue.name(i) for i in context_items[:2])
             for item in items[boost > 0.2].tolist():
@@ -229,11 +259,11 @@ class DecisionEngine:
         drop = self.unavailable[items]
         if drop.any():
             fired.append("eligibility:out_of_stock")
-        drop |= _member(items, context_items)
+        drop |= member(items, context_items)
         bought = cands.seen[cands.weights >= 1]
         if len(bought):
             due = self._due(cands, reasons)
-            already = _member(items, bought) & ~_member(items, due)
+            already = member(items, bought) & ~member(items, due)
             if already.any():
                 fired.append("eligibility:already_purchased")
             drop |= already
@@ -255,13 +285,14 @@ class DecisionEngine:
     def _rank(self, items: np.ndarray, scores: np.ndarray, request: DecideRequest,
               fired: list[str]) -> list[int]:
         pins = apply_rules(items, scores, self.rules, request.placement, fired)
+        member = self._scratch.member
         pinned = np.array([i for _, i in pins if not self.unavailable[i]], np.int64)
         pins = [(p, i) for p, i in pins if not self.unavailable[i]]
         if len(pinned):  # a pin shows its item even when it was not a candidate
-            missing = pinned[~_member(pinned, items)]
+            missing = pinned[~member(pinned, items)]
             items = np.concatenate([items, missing])
             scores = np.concatenate([scores, np.zeros(len(missing))])
-            scores[_member(items, pinned) & ~np.isfinite(scores)] = 0.0
+            scores[member(items, pinned) & ~np.isfinite(scores)] = 0.0
         categories = self.recommend.catalogue.categories
         return rank(items, scores, request.k, categories, self.max_per_category, pins, fired)
 

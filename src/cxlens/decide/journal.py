@@ -3,6 +3,13 @@
 Decisions are answered from memory; writing them must not add disk latency to each request. A
 background thread appends queued rows every ``interval`` seconds through Arrow (one INSERT per batch);
 ``flush`` drains the queue synchronously (tests, shutdown, reading one's own writes).
+
+The interval is one second: an INSERT into ``decide_log`` costs ~2.5 ms of CPU before the first row
+(statement, Arrow scan, commit) and ~10 µs a row, and the writing thread competes with the event loop
+for the GIL and for the two cores. At 500 decisions a second, batches every 250 ms cost ~15 ms of
+CPU a second in four bursts; one batch a second ~7 ms in one (ADR 0007, stalls addendum). The price:
+a crash loses up to a second of journal and of reserved contacts (before: 250 ms), which the caps
+ledger, rebuilt from ``decide_contacts`` at start, would then not count.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ def _text(value: Any) -> str | None:
 class Journal:
     """Queues decision and contact rows; a thread writes them to the store in batches."""
 
-    def __init__(self, store: Store, interval: float = 0.25) -> None:
+    def __init__(self, store: Store, interval: float = 1.0) -> None:
         self.store = store
         self.interval = interval
         self._queue: queue.SimpleQueue[tuple[str, tuple[Any, ...]]] = queue.SimpleQueue()
