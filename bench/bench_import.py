@@ -44,15 +44,16 @@ def make_events(rows: int, seed: int = 1) -> pa.Table:
     })
 
 
-def _one(path: Path, rows: int) -> tuple[float, float, float]:
+def _one(path: Path, rows: int) -> tuple[float, float, float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(Path(tmp))
         with Store(settings.store_path) as store:
-            start_cpu = time.process_time()
+            start, start_cpu = time.perf_counter(), time.process_time()
             report = import_file(store, settings, "events", path)
             cpu = time.process_time() - start_cpu
+            wall = time.perf_counter() - start
     assert report.events_loaded == rows, report.to_dict()
-    return report.convert_seconds, report.load_seconds, cpu
+    return report.convert_seconds, report.load_seconds, cpu, wall
 
 
 def run(quick: bool = False) -> str:
@@ -70,7 +71,7 @@ def run(quick: bool = False) -> str:
             convert = statistics.median(r[0] for r in runs)
             load = statistics.median(r[1] for r in runs)
             cpu = statistics.median(r[2] for r in runs)
-            total = convert + load
+            total = statistics.median(r[3] for r in runs)
             lines.append(f"| {fmt} | {rows:,} | {convert:.2f} | {rows / convert:,.0f} | {load:.2f} | "
                          f"{rows / load:,.0f} | {rows / total:,.0f} | {cpu:.2f} | {rows / cpu:,.0f} | "
                          f"{rows / total / GOAL:.2f} | {2 * rows / cpu / GOAL:.2f} |")
@@ -81,7 +82,9 @@ def run(quick: bool = False) -> str:
         f"A synthetic events file ({rows:,} track events, 7 columns, JSON properties) is imported into "
         f"a fresh store, median of {repeats} run(s). *Convert* = read + validate + convert to "
         "EVENT_SCHEMA (the importer); *load* = `load_events` (dedupe, identity, consent, insert, "
-        "extract; the pipeline) and the import's one checkpoint. *CPU* = process CPU seconds of the "
+        "extract; the pipeline) and the import's one checkpoint. Conversion of the next chunk runs on a "
+        "second thread while a chunk loads, so *convert s* and *load s* overlap; *end-to-end* is the "
+        "wall time of the whole `import_file` call. *CPU* = process CPU seconds of the "
         f"whole import, all threads. Goal: ≥ {GOAL:,} rows/s end to end. The machine has 2 cores "
         f"and is shared (load average {load_before[0]:.1f} before, {load_after[0]:.1f} after), so wall "
         "time mostly measures waiting for a core; *CPU bound* = 2 cores ÷ CPU per row, the rate this "

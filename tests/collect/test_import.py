@@ -162,3 +162,43 @@ def test_checkpoints_are_held_back_only_while_importing(store, settings, tmp_pat
     with pytest.raises(ZeroDivisionError):
         import_file(store, settings, "events", CASES / "events.jsonl", on_progress=lambda _: 1 / 0)
     assert threshold() == before
+
+
+def test_chunks_converted_ahead_load_in_file_order(settings, tmp_path):
+    """The next chunk is converted on a second thread while one loads: one row per chunk must give
+    the same events, rejects (in row order) and counts as one chunk, with progress per chunk.
+    (Parquet: its reader honours a chunk of one row; CSV and JSON lines read 16 MiB blocks.)"""
+    from cxlens.store import Store
+
+    results = []
+    for chunk_rows in (1_000, 1):
+        progress: list[float] = []
+        with Store(tmp_path / f"c{chunk_rows}.duckdb") as s:
+            report = import_file(s, settings, "events", CASES / "events.parquet", chunk_rows=chunk_rows,
+                                 on_progress=progress.append)
+            events = s.fetchall("SELECT message_id, user_id, customer_id FROM events ORDER BY 1")
+            stored = s.fetchall("SELECT message_id, reason FROM rejected_events ORDER BY 1")
+        assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
+        results.append((events, stored, [(r.row, r.reason) for r in report.rejected],
+                        report.rows_read, report.events_loaded, len(progress)))
+    assert results[0][:5] == results[1][:5]
+    assert [row for row, _ in results[1][2]] == sorted(row for row, _ in results[1][2])
+    assert results[1][5] == EXPECTED["events"][0] > results[0][5] == 1
+
+
+def test_a_failed_load_stops_the_import_and_its_conversion_thread(store, settings):
+    import threading
+
+    before = threading.active_count()
+    calls: list[float] = []
+
+    def fail_on_second(done: float) -> None:
+        calls.append(done)
+        if len(calls) == 2:
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        import_file(store, settings, "events", CASES / "events.parquet", chunk_rows=1,
+                    on_progress=fail_on_second)
+    assert len(calls) == 2 and threading.active_count() == before
+    assert _count(store, "SELECT count(*) FROM events") <= 2  # nothing loaded after the failure

@@ -10,9 +10,12 @@ CREATE TABLE IF NOT EXISTS profiles (
 CREATE TABLE IF NOT EXISTS profile_channels (
     customer_id  VARCHAR NOT NULL,
     channel      VARCHAR NOT NULL,            -- '' when the event named none
-    events       BIGINT NOT NULL,
-    PRIMARY KEY (customer_id, channel)
+    events       BIGINT NOT NULL
+    -- (customer_id, channel) is unique, kept so by profiles.update rather than by a primary key: no
+    -- read can use a composite key, and its upkeep slowed every load (ADR 0008 addendum). Stores
+    -- created before keep their key; the code works with or without it.
 );
+-- Profile reads go by customer id through this index (docs/adr/0003).
 CREATE INDEX IF NOT EXISTS profile_channels_customer ON profile_channels (customer_id);
 
 CREATE TABLE IF NOT EXISTS traits (
@@ -20,8 +23,8 @@ CREATE TABLE IF NOT EXISTS traits (
     name         VARCHAR NOT NULL,
     value        JSON,
     source       VARCHAR,
-    updated_at   TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (customer_id, name)
+    updated_at   TIMESTAMPTZ NOT NULL
+    -- (customer_id, name) is unique, kept so by profiles.update (see profile_channels)
 );
 CREATE INDEX IF NOT EXISTS traits_customer ON traits (customer_id);
 
