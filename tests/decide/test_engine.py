@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -11,8 +12,9 @@ from cxlens.decide.engine import DecisionEngine
 from cxlens.decide.request import DecideRequest, FeedbackRequest
 from cxlens.decide.service import parse
 from cxlens.errors import InvalidInputError, NotFoundError
+from cxlens.recommend.service import train
 
-from .conftest import NOW, grant
+from .conftest import NOW, grant, insert
 
 CONSENTED = "cus_0001"  # c % 3 != 0 → personalization granted
 REFUSED = "cus_0003"
@@ -36,6 +38,37 @@ def test_no_personalized_result_without_consent(engine, shop) -> None:
     consented = ask(engine)
     assert consented["personalized"] is True
     assert any("because you bought" in i["reason"] for i in consented["items"])
+
+
+def test_without_consent_only_the_request_shapes_the_answer(shop, settings) -> None:
+    """Stored profile data (the city trait, churn risk, value, purchases) is personalization: a person
+    who refused it gets what the request's own context allows, and the bandit sees no profile data."""
+    everyone = [f"cus_{c:04d}" for c in range(60)]
+    insert(shop, "traits", [(c, "city", '"Berlin"', "test", NOW) for c in everyone])
+    insert(shop, "computed_traits", [(c, name, value, "test", "1", NOW) for c in everyone
+                                     for name, value in (("churn_risk", "0.9"), ("clv", "800"))])
+    shop.execute("INSERT INTO decide_offers VALUES "
+                 "('ten-off', '10% off', 'Take 10% off', 20, NULL, NULL, true)")
+    train(shop, settings.data_dir)
+    engine = DecisionEngine.open(shop, settings)
+    try:
+        refused = ask(engine, who=REFUSED)
+        assert refused["personalized"] is False
+        assert not any("Berlin" in i["reason"] for i in refused["items"])
+        located = ask(engine, who=REFUSED, location="Berlin")
+        assert any(i["reason"] == "popular in Berlin" for i in located["items"])
+        engine.journal.flush()
+        features = shop.records("SELECT features FROM decide_log WHERE decision_id IN (?, ?)",
+                                [refused["decision_id"], located["decision_id"]])
+        vectors = [json.loads(r["features"]) for r in features]
+        assert vectors and all(v is not None and 0.9 not in v and 0.8 not in v for v in vectors)
+        consented = ask(engine, who="cus_0001")
+        engine.journal.flush()
+        vector = json.loads(shop.scalar("SELECT features FROM decide_log WHERE decision_id = ?",
+                                        [consented["decision_id"]]))
+        assert 0.9 in vector and 0.8 in vector  # with consent the same facts do reach the bandit
+    finally:
+        engine.stop()
 
 
 def test_withdrawn_consent_takes_effect_on_refresh(engine, shop) -> None:

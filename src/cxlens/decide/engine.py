@@ -4,8 +4,9 @@ Steps, in this order (each that changes the answer is recorded in the decision's
 
 1. identity — any identifier (or an anonymous id) → customer id, from an in-memory map refreshed with
    the consent snapshot (``decide.identities``); unknown → treated as anonymous;
-2. consent — no ``personalization`` consent → non-personalized candidates (popular, locally when a
-   location is known); outbound channels also need ``marketing`` consent and a known person;
+2. consent — no ``personalization`` consent → non-personalized candidates (popular, locally when the
+   request names a location; no profile data shapes them or the offer); outbound channels also need
+   ``marketing`` consent and a known person;
 3. candidates — the hybrid recommender's best items (precomputed per person), plus what goes with the
    product page or cart;
 4. eligibility — out of stock, already purchased (unless due for re-order), the context items;
@@ -195,13 +196,15 @@ class DecisionEngine:
                 fired.append(blocked)
                 return self._finish(base, "suppressed", [], fired, request, now, None, None, [])
 
-        segment = ctx.location or facts.city
+        # Without personalization consent only the request itself may shape the answer: the stored
+        # city trait is profile data, the request's location is context.
+        segment = ctx.location or (facts.city if personalized else None)
         cands = self.recommend.candidates(customer, CANDIDATES, personalized=personalized, segment=segment)
         items, scores, reasons = self._score(cands, request, fired)
         chosen = self._rank(items, scores, request, fired)
         shown = self._items(chosen, reasons, cands)
 
-        offer, x = self._offer(customer, cands, request, facts, now, fired)
+        offer, x = self._offer(customer, cands, request, facts, now, fired, personalized)
         fatigue = self._fatigue_share(customer, placement.channel, now) if placement.outbound else 0.0
         actions = next_best_action(facts, offer[1] if offer else None,
                                    self.offers[offer[0]].value if offer else None,
@@ -309,17 +312,22 @@ class DecisionEngine:
         return out
 
     def _offer(self, customer: str | None, cands: Candidates, request: DecideRequest, facts: Any,
-               now: datetime, fired: list[str]) -> tuple[tuple[str, float] | None, np.ndarray | None]:
+               now: datetime, fired: list[str], personalized: bool,
+               ) -> tuple[tuple[str, float] | None, np.ndarray | None]:
+        """The bandit's offer. Purchase history, churn risk and value (profile data) feed it only with
+        personalization consent; otherwise it sees the request's context alone."""
         if self.bandit is None:
             return None, None
-        bought_categories = {str(c) for c in self.recommend.catalogue.categories[cands.seen].tolist()}
+        seen = cands.seen if personalized else cands.seen[:0]
+        bought_categories = {str(c) for c in self.recommend.catalogue.categories[seen].tolist()}
         eligible = [o for o, offer in self.offers.items()
                     if offer.eligible(request.placement, bought_categories)]
         if not eligible:
             return None, None
         local = local_time(now, request.context.local_time, request.context.timezone or facts.timezone)
-        value = None if facts.clv is None else min(facts.clv / 1_000.0, 1.0)
-        x = context_features(request.context.device, facts.churn_risk, value, local.hour >= 18,
+        value = None if facts.clv is None or not personalized else min(facts.clv / 1_000.0, 1.0)
+        risk = facts.churn_risk if personalized else None
+        x = context_features(request.context.device, risk, value, local.hour >= 18,
                              PLACEMENTS[request.placement].outbound)
         arm, expected = self.bandit.choose(x, eligible)
         fired.append(f"bandit:linucb:{arm}")
