@@ -12,8 +12,7 @@ thread every ``refresh_seconds`` (one second by default), compares a cheap finge
 erased person's identifiers stop resolving, within about one refresh interval plus the rebuild
 (~1.3 s of refresh-thread CPU at a million identifiers, in slices that let the event loop in: see
 ``refresh``). The new snapshot replaces the old one in a single assignment, so a lookup never sees a
-half-built map. Under constant identity churn this
-rebuilds every interval; applying changes incrementally is the next step at that scale.
+half-built map. Under constant identity churn this rebuilds every interval; applying changes incrementally is the next step at that scale.
 """
 
 from __future__ import annotations
@@ -23,12 +22,11 @@ from dataclasses import dataclass, field
 
 from cxlens.config import Settings
 from cxlens.decide.state import Column, fetch_in_slices
-from cxlens.identity.identifiers import KINDS, normalize
+from cxlens.identity.lookup import CUSTOMER_ID, MAX_HOPS, readings
 from cxlens.store import Store
 
 log = logging.getLogger(__name__)
 
-MAX_HOPS = 50  # as identity.lookup: a merge chain longer than this is a cycle
 # What changes when the tables do, in ~1 ms at a million rows (a hash over every row cost 45 ms of
 # CPU on DuckDB's threads each second, competing with the requests): new identifiers raise the count
 # or the newest sighting; a customer id changing hands is recorded in ``merges``; an erasure deletes
@@ -82,24 +80,20 @@ class IdentityMap:
         return True
 
     def resolve(self, identifier: str) -> str | None:
-        """The customer id ``identifier`` names, or None when nobody is known by it."""
+        """The customer id ``identifier`` names, or None when nobody is known by it: the same readings,
+        in the same order, as ``find_customer`` (``identity.lookup.readings``)."""
         text = identifier.strip()
         if not text:
             return None
-        kind, sep, rest = text.partition(":")
-        if sep and kind in KINDS:
-            return self._by(kind, rest)
-        if text.startswith("cus_"):
-            return self._customer(text)
-        if "@" in text:
-            return self._by("email", text)
-        if text.startswith("+"):
-            return self._by("phone", text)
-        return self._by("user_id", text) or self._customer(text) or self._by("anonymous_id", text)
-
-    def _by(self, kind: str, raw: str) -> str | None:
-        value = normalize(kind, raw, self.settings)
-        return None if value is None else self._snapshot.by_identifier.get(f"{kind}:{value}")
+        by_identifier = self._snapshot.by_identifier
+        for kind, value in readings(text, self.settings):
+            if kind == CUSTOMER_ID:
+                found = self._customer(text)
+            else:
+                found = None if value is None else by_identifier.get(f"{kind}:{value}")
+            if found is not None:
+                return found
+        return None
 
     def _customer(self, customer_id: str) -> str | None:
         snapshot = self._snapshot

@@ -29,6 +29,7 @@ _IS_CURRENT = "SELECT 1 FROM identities WHERE customer_id = ? LIMIT 1"
 # Outcome is filtered in Python: with a second condition DuckDB would scan merges (module docstring).
 _MERGED_FROM = "SELECT into_customer_id, outcome, merged_at FROM merges WHERE from_customer_id = ?"
 _FOLLOWED = ("identified", "merged")  # outcomes after which the old customer id is gone
+CUSTOMER_ID = "customer_id"  # the reading of an identifier as a customer id (``readings``)
 
 
 def _kinds_of(store: Store, value: str | None) -> dict[str, str]:
@@ -36,10 +37,6 @@ def _kinds_of(store: Store, value: str | None) -> dict[str, str]:
     if value is None:
         return {}
     return dict(store.fetchall(store.statement(_BY_VALUE), [value]))
-
-
-def _by_identifier(store: Store, settings: Settings, kind: str, raw: str) -> str | None:
-    return _kinds_of(store, normalize(kind, raw, settings)).get(kind)
 
 
 def _by_customer_id(store: Store, customer_id: str) -> str | None:
@@ -53,13 +50,6 @@ def _by_customer_id(store: Store, customer_id: str) -> str | None:
             return None
         current = max(merged)[1]  # the latest
     return None
-
-
-def _by_bare_value(store: Store, settings: Settings, text: str) -> str | None:
-    """A user id, else a customer id, else an anonymous id: both identifier kinds in one read
-    (user ids and anonymous ids share one normal form)."""
-    found = _kinds_of(store, normalize("user_id", text, settings))
-    return found.get("user_id") or _by_customer_id(store, text) or found.get("anonymous_id")
 
 
 def _text(identifier: str) -> str:
@@ -84,23 +74,40 @@ def customer_id_form(identifier: str) -> str | None:
     return text if _is_customer_id(text) else None
 
 
+def readings(text: str, settings: Settings) -> list[tuple[str, str | None]]:
+    """How an identifier (stripped, not empty) is read: ``(kind, normal form)`` tries in order, the
+    first that names somebody wins. Kind ``CUSTOMER_ID`` is a customer id, followed through merges.
+
+    One definition for every resolver (this module's reads, the decision path's in-memory map), so
+    they cannot disagree. User ids and anonymous ids share one normal form.
+    """
+    kind, sep, rest = text.partition(":")
+    if sep and kind in KINDS:
+        return [(kind, normalize(kind, rest, settings))]
+    if _is_customer_id(text):
+        return [(CUSTOMER_ID, text)]
+    if "@" in text:
+        return [("email", normalize("email", text, settings))]
+    if text.startswith("+"):
+        return [("phone", normalize("phone", text, settings))]
+    bare = normalize("user_id", text, settings)
+    return [("user_id", bare), (CUSTOMER_ID, text), ("anonymous_id", bare)]
+
+
 def find_customer(store: Store, settings: Settings, identifier: str) -> str:
     """The customer id ``identifier`` resolves to, or ``NotFoundError`` saying what to try."""
     text = _text(identifier)
-    kind, sep, rest = text.partition(":")
-    if sep and kind in KINDS:
-        found = _by_identifier(store, settings, kind, rest)
-    elif _is_customer_id(text):
-        found = _by_customer_id(store, text)
-    elif "@" in text:
-        found = _by_identifier(store, settings, "email", text)
-    elif text.startswith("+"):
-        found = _by_identifier(store, settings, "phone", text)
-    else:
-        found = _by_bare_value(store, settings, text)
-    if found is None:
-        raise NotFoundError(f"no customer is known by {text!r}; give {FORMS}", identifier=text)
-    return found
+    kinds_of: dict[str | None, dict[str, str]] = {}  # one index read per distinct value
+    for kind, value in readings(text, settings):
+        if kind == CUSTOMER_ID:
+            found = _by_customer_id(store, text)
+        else:
+            if value not in kinds_of:
+                kinds_of[value] = _kinds_of(store, value)
+            found = kinds_of[value].get(kind)
+        if found is not None:
+            return found
+    raise NotFoundError(f"no customer is known by {text!r}; give {FORMS}", identifier=text)
 
 
 def customer_ids_of(store: Store, customer_id: str) -> list[str]:
