@@ -26,60 +26,50 @@ NOT_TRAITS = ("consent",)
 # small batches (the HTTP loader's) as cheap as before.
 
 
-def _merge_traits(store: Store, rows_sql: str) -> None:
-    """Fold ``rows_sql`` (customer_id, name, value, source, updated_at; one row per key) into traits:
-    a stored value is replaced only by a newer one (ties: the larger JSON text), absent keys are added."""
-    store.execute(f"CREATE OR REPLACE TEMP TABLE _pu_traits AS {rows_sql}")
+def _merge(store: Store, rows_sql: str, merge_sql: str) -> None:
+    """Materialize a batch (``rows_sql``, one row per key) as ``_pu_batch``, then run ``merge_sql``,
+    a ``MERGE`` that reads it as ``b``."""
+    store.execute(f"CREATE OR REPLACE TEMP TABLE _pu_batch AS {rows_sql}")
     try:
-        store.execute("""
-            MERGE INTO traits USING _pu_traits b
-            ON traits.customer_id = b.customer_id AND traits.name = b.name
-            WHEN MATCHED AND (b.updated_at > traits.updated_at
-                              OR (b.updated_at = traits.updated_at
-                                  AND b.value::VARCHAR > traits.value::VARCHAR))
-                THEN UPDATE SET value = b.value, source = b.source, updated_at = b.updated_at
-            WHEN NOT MATCHED THEN INSERT (customer_id, name, value, source, updated_at)
-                VALUES (b.customer_id, b.name, b.value, b.source, b.updated_at)""")
+        store.execute(merge_sql)
     finally:
-        store.execute("DROP TABLE IF EXISTS _pu_traits")
+        store.execute("DROP TABLE IF EXISTS _pu_batch")
 
 
-def _add_channel_counts(store: Store, rows_sql: str) -> None:
-    """Add ``rows_sql`` (customer_id, channel, events; one row per key) to ``profile_channels``."""
-    store.execute(f"CREATE OR REPLACE TEMP TABLE _pu_channels AS {rows_sql}")
-    try:
-        store.execute("""
-            MERGE INTO profile_channels USING _pu_channels b
-            ON profile_channels.customer_id = b.customer_id AND profile_channels.channel = b.channel
-            WHEN MATCHED THEN UPDATE SET events = profile_channels.events + b.events
-            WHEN NOT MATCHED THEN INSERT (customer_id, channel, events)
-                VALUES (b.customer_id, b.channel, b.events)""")
-    finally:
-        store.execute("DROP TABLE IF EXISTS _pu_channels")
+# (customer_id, name, value, source, updated_at): a stored value is replaced only by a newer one
+# (ties: the larger JSON text); absent keys are added.
+_TRAITS = """
+    MERGE INTO traits USING _pu_batch b ON traits.customer_id = b.customer_id AND traits.name = b.name
+    WHEN MATCHED AND (b.updated_at > traits.updated_at
+                      OR (b.updated_at = traits.updated_at AND b.value::VARCHAR > traits.value::VARCHAR))
+        THEN UPDATE SET value = b.value, source = b.source, updated_at = b.updated_at
+    WHEN NOT MATCHED THEN INSERT (customer_id, name, value, source, updated_at)
+        VALUES (b.customer_id, b.name, b.value, b.source, b.updated_at)"""
 
+# (customer_id, channel, events): counts add up.
+_CHANNELS = """
+    MERGE INTO profile_channels USING _pu_batch b
+    ON profile_channels.customer_id = b.customer_id AND profile_channels.channel = b.channel
+    WHEN MATCHED THEN UPDATE SET events = profile_channels.events + b.events
+    WHEN NOT MATCHED THEN INSERT (customer_id, channel, events) VALUES (b.customer_id, b.channel, b.events)"""
 
-def _widen_profiles(store: Store, rows_sql: str) -> None:
-    """Fold ``rows_sql`` (customer_id, first_seen, last_seen; one row per customer) into profiles
-    (its primary key stays: it is the read path's index)."""
-    store.execute(f"CREATE OR REPLACE TEMP TABLE _pu_profiles AS {rows_sql}")
-    try:
-        store.execute("""
-            MERGE INTO profiles USING _pu_profiles b ON profiles.customer_id = b.customer_id
-            WHEN MATCHED THEN UPDATE SET first_seen = least(profiles.first_seen, b.first_seen),
-                last_seen = greatest(profiles.last_seen, b.last_seen), updated_at = now()
-            WHEN NOT MATCHED THEN INSERT (customer_id, first_seen, last_seen, updated_at)
-                VALUES (b.customer_id, b.first_seen, b.last_seen, now())""")
-    finally:
-        store.execute("DROP TABLE IF EXISTS _pu_profiles")
+# (customer_id, first_seen, last_seen): the span widens. ``profiles`` keeps its primary key: it is
+# the read path's index.
+_PROFILES = """
+    MERGE INTO profiles USING _pu_batch b ON profiles.customer_id = b.customer_id
+    WHEN MATCHED THEN UPDATE SET first_seen = least(profiles.first_seen, b.first_seen),
+        last_seen = greatest(profiles.last_seen, b.last_seen), updated_at = now()
+    WHEN NOT MATCHED THEN INSERT (customer_id, first_seen, last_seen, updated_at)
+        VALUES (b.customer_id, b.first_seen, b.last_seen, now())"""
 
 
 def combine_renamed(store: Store, renames: str) -> None:
     """Fold the traits and computed traits of disappearing customers into their successors."""
-    _merge_traits(store, f"""
+    _merge(store, f"""
         SELECT r.new AS customer_id, t.name, arg_max(t.value, (t.updated_at, t.value::VARCHAR)) AS value,
                arg_max(t.source, (t.updated_at, t.value::VARCHAR)) AS source,
                max(t.updated_at) AS updated_at
-        FROM traits t JOIN {renames} r ON t.customer_id = r.old GROUP BY r.new, t.name""")
+        FROM traits t JOIN {renames} r ON t.customer_id = r.old GROUP BY r.new, t.name""", _TRAITS)
     store.execute(f"""
         INSERT INTO computed_traits
         SELECT r.new, c.name, arg_max(c.value, c.computed_at), arg_max(c.model, c.computed_at),
@@ -112,14 +102,14 @@ def recount(store: Store, customers: str) -> None:
 
 def apply_events(store: Store, events: str) -> None:
     """Fold new events (EVENT_SCHEMA columns, ``customer_id`` set) into profiles and traits."""
-    _widen_profiles(store, f"""
+    _merge(store, f"""
         SELECT customer_id, min(timestamp) AS first_seen, max(timestamp) AS last_seen FROM {events}
-        WHERE customer_id IS NOT NULL GROUP BY customer_id""")
-    _add_channel_counts(store, f"""
+        WHERE customer_id IS NOT NULL GROUP BY customer_id""", _PROFILES)
+    _merge(store, f"""
         SELECT customer_id, coalesce(channel, '') AS channel, count(*) AS events FROM {events}
-        WHERE customer_id IS NOT NULL GROUP BY ALL""")
+        WHERE customer_id IS NOT NULL GROUP BY ALL""", _CHANNELS)
     excluded = ", ".join(f"'{name}'" for name in NOT_TRAITS)
-    _merge_traits(store, f"""
+    _merge(store, f"""
         SELECT customer_id, name, arg_max(value, (timestamp, value::VARCHAR)) AS value,
                arg_max(source, (timestamp, value::VARCHAR)) AS source, max(timestamp) AS updated_at
         FROM (SELECT e.customer_id, t.key AS name, t.value, coalesce(e.source, e.channel) AS source,
@@ -131,4 +121,4 @@ def apply_events(store: Store, events: str) -> None:
               FROM {events} e, json_each(e.context, '$.traits') t
               WHERE e.customer_id IS NOT NULL AND json_type(e.context, '$.traits') = 'OBJECT')
         WHERE name NOT IN ({excluded})
-        GROUP BY customer_id, name""")
+        GROUP BY customer_id, name""", _TRAITS)
