@@ -12,7 +12,8 @@ thread every ``refresh_seconds`` (one second by default), compares a cheap finge
 erased person's identifiers stop resolving, within about one refresh interval plus the rebuild
 (~1.3 s of refresh-thread CPU at a million identifiers, in slices that let the event loop in: see
 ``refresh``). The new snapshot replaces the old one in a single assignment, so a lookup never sees a
-half-built map. Under constant identity churn this rebuilds every interval; applying changes incrementally is the next step at that scale.
+half-built map. Under constant identity churn this rebuilds every interval; applying changes
+incrementally is the next step at that scale.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import numpy as np
 
 from cxlens import jsonutil
 from cxlens.config import Settings
+from cxlens.privacy.consent import LATEST_GRANTED
 from cxlens.store import Store
 
 log = logging.getLogger(__name__)
@@ -129,8 +130,8 @@ class CustomerState:
                    (SELECT count(*) FROM audit_log)""")
         if mark != self._consent_mark:
             self._consent = {p: Column.from_slices(
-                [(c, g) for _, c, g in rows] for rows in fetch_in_slices(self.store, """
-                    SELECT purpose, customer_id, arg_min(granted, (-epoch_us(decided_at), granted))
+                [(c, g) for _, c, g in rows] for rows in fetch_in_slices(self.store, f"""
+                    SELECT purpose, customer_id, {LATEST_GRANTED}
                     FROM consent_events WHERE purpose = ? AND customer_id IS NOT NULL
                     GROUP BY purpose, customer_id ORDER BY customer_id""", [p])) for p in PURPOSES}
             self._consent_mark = mark

@@ -21,7 +21,7 @@ from cxlens.config import Settings
 from cxlens.identity.identifiers import as_mapping, record_identifiers, sources
 from cxlens.identity.keyed import Hasher
 from cxlens.privacy.anonymize import anonymize_record
-from cxlens.privacy.consent import record_choices, sync_defaults
+from cxlens.privacy.consent import LATEST_GRANTED, record_choices, sync_defaults
 from cxlens.privacy.suppress import suppressed_hashes
 from cxlens.store import Store
 
@@ -54,9 +54,9 @@ class ConsentGate:
         """Reload suppressed and refused identifiers from the store."""
         sync_defaults(self._store, self._settings)
         # Only people whose choice differs from the default are held (refusals, usually few).
-        decided = self._store.fetchall("""
+        decided = self._store.fetchall(f"""
             WITH latest AS (
-                SELECT customer_id, arg_min(granted, (-epoch_us(decided_at), granted)) AS granted
+                SELECT customer_id, {LATEST_GRANTED} AS granted
                 FROM consent_events WHERE purpose = 'analytics' AND customer_id IS NOT NULL
                 GROUP BY customer_id)
             SELECT i.kind, i.value, l.granted FROM latest l JOIN identities i USING (customer_id)

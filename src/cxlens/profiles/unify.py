@@ -27,7 +27,7 @@ from cxlens.identity.identifiers import identifier_sql, normalize_phones, sql_ma
 from cxlens.identity.keyed import Hasher
 from cxlens.identity.resolve import resolve
 from cxlens.privacy.anonymize import anonymize_record
-from cxlens.privacy.consent import choices_sql, sync_defaults
+from cxlens.privacy.consent import LATEST_GRANTED, choices_sql, sync_defaults
 from cxlens.privacy.suppress import mark_suppressed
 from cxlens.profiles.update import apply_events, combine_renamed, recount
 from cxlens.store import Store
@@ -191,11 +191,11 @@ def _refused(store: Store, settings: Settings) -> None:
     """``_ux_refused`` (rid): events of people whose analytics consent is refused, as of now
     (stored choices and this batch's, latest wins; refusal wins ties), or by default."""
     default = bool(settings.consent_defaults.get("analytics", False))
-    store.execute("""
+    store.execute(f"""
         CREATE OR REPLACE TEMP TABLE _ux_refused AS
         WITH customers AS (SELECT DISTINCT customer_id FROM _idr_anchor_customer),
         latest AS (
-            SELECT customer_id, arg_min(granted, (-epoch_us(decided_at), granted)) AS granted
+            SELECT customer_id, {LATEST_GRANTED} AS granted
             FROM consent_events
             WHERE purpose = 'analytics' AND customer_id IN (SELECT customer_id FROM customers)
             GROUP BY customer_id)

@@ -34,6 +34,7 @@ from typing import Any
 
 from cxlens.errors import InvalidInputError
 from cxlens.features.catalog import CATALOG as FEATURE_CATALOG
+from cxlens.privacy.consent import LATEST_GRANTED
 from cxlens.segments.exceptions import ExpressionError
 from cxlens.segments.parser import (
     BoolOp,
@@ -61,7 +62,7 @@ PREFIXES = {"features": "feature", "computed": "computed", "traits": "trait", "c
 # ``consent_current`` view (40_privacy.sql), read for one purpose without the view's cross join of
 # every known customer with every purpose — four times faster at a million profiles.
 # tests/segments/test_audiences.py checks the two agree.
-CONSENT_CHOICES = ("SELECT customer_id, arg_min(granted, (-epoch_us(decided_at), granted)) AS value "
+CONSENT_CHOICES = (f"SELECT customer_id, {LATEST_GRANTED} AS value "
                    "FROM consent_events WHERE customer_id IS NOT NULL AND purpose = {purpose} "
                    "GROUP BY customer_id")
 _JSON_KINDS = {"BIGINT": "number", "UBIGINT": "number", "DOUBLE": "number", "VARCHAR": "string",
