@@ -113,15 +113,13 @@ class _Part:
         self.left, self.right, self.sparse, self.dense = left, right, sparse, dense
         if sparse is not None:
             sparse.sort_indices()
-            rows = np.repeat(np.arange(sparse.shape[0], dtype=np.int64), np.diff(sparse.indptr))
-            self._keys = rows * sparse.shape[1] + sparse.indices
+            self._rows = np.repeat(np.arange(sparse.shape[0], dtype=np.int64), np.diff(sparse.indptr))
+            self._keys = self._rows * sparse.shape[1] + sparse.indices
 
     def add_to(self, total: np.ndarray) -> None:
         """Add a sparse or dense score (low-rank scores join ``_Scorer.total``'s product)."""
         if self.sparse is not None:
-            s = self.sparse
-            rows = np.repeat(np.arange(s.shape[0]), np.diff(s.indptr))
-            total[rows, s.indices] += self.coef[rows] * s.data
+            total[self._rows, self.sparse.indices] += self.coef[self._rows] * self.sparse.data
         elif self.dense is not None:
             total += self.coef[:, None] * self.dense
 
