@@ -37,6 +37,12 @@ def sql_list(values: Sequence[str]) -> str:
     return ", ".join(sql_literal(v) for v in values)
 
 
+def event_filters(events: Sequence[str], types: Sequence[str], channels: Sequence[str]) -> list[str]:
+    """SQL conditions on ``events`` matching any of these names, types and channels (empty: any)."""
+    columns = (("event", events), ("type", types), ("channel", channels))
+    return [f"{column} IN ({sql_list(values)})" for column, values in columns if values]
+
+
 @dataclass(frozen=True)
 class StageRule:
     """Events of these names, message types and channels (each optional; all given must match)."""
@@ -47,14 +53,7 @@ class StageRule:
     channels: tuple[str, ...] = ()
 
     def condition(self) -> str:
-        parts = []
-        if self.events:
-            parts.append(f"event IN ({sql_list(self.events)})")
-        if self.types:
-            parts.append(f"type IN ({sql_list(self.types)})")
-        if self.channels:
-            parts.append(f"channel IN ({sql_list(self.channels)})")
-        return " AND ".join(parts)
+        return " AND ".join(event_filters(self.events, self.types, self.channels))
 
 
 DEFAULT_RULES = (

@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from cxlens.errors import InvalidInputError
-from cxlens.journeys.stages import StageModel, read_config_file, sql_list, sql_literal, stage_model_from_dict
+from cxlens.journeys.stages import (
+    StageModel,
+    event_filters,
+    read_config_file,
+    sql_list,
+    sql_literal,
+    stage_model_from_dict,
+)
 
 OWNERS = ("brand", "partner", "customer", "external")
 MEDIUM_SQL = "json_extract_string(context, '$.campaign.medium')"
@@ -45,13 +52,7 @@ class Touchpoint:
     mediums: tuple[str, ...] = ()
 
     def condition(self) -> str | None:
-        parts = []
-        if self.events:
-            parts.append(f"event IN ({sql_list(self.events)})")
-        if self.types:
-            parts.append(f"type IN ({sql_list(self.types)})")
-        if self.channels:
-            parts.append(f"channel IN ({sql_list(self.channels)})")
+        parts = event_filters(self.events, self.types, self.channels)
         if self.mediums:
             parts.append(f"{MEDIUM_SQL} IN ({sql_list(self.mediums)})")
         return " AND ".join(parts) or None
