@@ -3,11 +3,13 @@ that make it trustworthy (order independence, limits, idempotence)."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from cxlens.identity.keyed import Hasher
+from cxlens.profiles import unify as unify_module
 from cxlens.store import Store
 
 from .support import event, load, mapping
@@ -212,3 +214,27 @@ def test_limits_hold_and_reapplying_changes_nothing(tmp_path, settings, events) 
         load(s, settings, events)
         assert (mapping(s), s.fetchall("SELECT count(*) FROM merges")) == before
     (tmp_path / "q.duckdb").unlink()
+
+
+@hyp_settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=_events())
+def test_grouping_events_by_identity_evidence_changes_nothing(tmp_path, settings, events) -> None:
+    """Resolution runs once per distinct evidence (``unify._signatures``); when two evidences share
+    a hash it falls back to one row per event. Both must give what the other gives."""
+    grouped = _load_in(tmp_path, settings, [events])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(unify_module, "_SIGNATURE", "42::UBIGINT")  # every event "collides"
+        per_event = _load_in(tmp_path, settings, [events])
+    assert per_event == grouped
+
+
+def test_a_hash_collision_falls_back_to_one_row_per_event(tmp_path, settings, caplog) -> None:
+    events = [event(1, user_id="u1", anonymous_id="a1"), event(2, anonymous_id="a1"),
+              event(3, user_id="u2"), event(4, user_id="u1", anonymous_id="a2")]
+    grouped = _load_in(tmp_path, settings, [events])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(unify_module, "_SIGNATURE", "42::UBIGINT")
+        per_event = _load_in(tmp_path, settings, [events])
+    assert "share a hash" in caplog.text
+    assert per_event == grouped
+    assert len({customer for _, customer in grouped[1]}) == 2  # u1's history joined, u2 apart

@@ -15,7 +15,7 @@ identifiers that were not stored.
 
 Results are left in temp tables on the caller's cursor (the caller holds the transaction):
 ``_idr_assign`` (kind, value, customer_id) for every touched identifier, ``_idr_anchor_customer``
-(rid, id_kind, id_value, customer_id) per event, ``_idr_moves`` (kind, value, old, new) and
+(rid, id_kind, id_value, customer_id) per row, ``_idr_moves`` (kind, value, old, new) and
 ``_idr_renames`` (old, new) — customer ids that disappeared, and where their history goes.
 """
 
@@ -54,12 +54,14 @@ def rank_sql(settings: Settings, column: str = "kind") -> str:
 
 
 def resolve(store: Store, settings: Settings, hasher: Hasher, ids: str, events: str) -> Resolution:
-    """Resolve the identifiers in ``ids`` (rid, kind, value) of the events in ``events``
-    (rid, message_id, type, timestamp)."""
+    """Resolve the identifiers in ``ids`` (rid, kind, value) of the rows in ``events`` (rid,
+    message_id, type, first_seen, last_seen). A row is one event, or several with the same
+    identifiers and type: then ``first_seen``/``last_seen`` span them and ``message_id`` is the
+    earliest one's (smallest by time, then id), which is all that resolution reads of them."""
     rank = rank_sql(settings)
     store.execute(f"""
         CREATE OR REPLACE TEMP TABLE _idr_ids AS
-        SELECT i.rid, i.kind, i.value, {rank} AS rank, e.timestamp, e.message_id, e.type
+        SELECT i.rid, i.kind, i.value, {rank} AS rank, e.first_seen, e.last_seen, e.message_id, e.type
         FROM (SELECT DISTINCT rid, kind, value FROM {ids}) i JOIN {events} e USING (rid)""")
     store.execute("""
         CREATE OR REPLACE TEMP TABLE _idr_anchor AS
@@ -67,18 +69,18 @@ def resolve(store: Store, settings: Settings, hasher: Hasher, ids: str, events: 
         FROM _idr_ids GROUP BY rid""")
     store.execute("""
         CREATE OR REPLACE TEMP TABLE _idr_ball AS
-        SELECT kind, value, min(timestamp) AS first_seen, max(timestamp) AS last_seen
+        SELECT kind, value, min(first_seen) AS first_seen, max(last_seen) AS last_seen
         FROM _idr_ids GROUP BY kind, value""")
     store.execute("""
         CREATE OR REPLACE TEMP TABLE _idr_eall AS
         SELECT n.id_kind AS a_kind, n.id_value AS a_value, i.kind AS b_kind, i.value AS b_value,
-               min(i.timestamp) AS first_seen,
-               arg_min(i.message_id, (i.timestamp, i.message_id)) AS message_id,
-               arg_min(i.type, (i.timestamp, i.message_id)) AS via
+               min(i.first_seen) AS first_seen,
+               arg_min(i.message_id, (i.first_seen, i.message_id)) AS message_id,
+               arg_min(i.type, (i.first_seen, i.message_id)) AS via
         FROM _idr_ids i JOIN _idr_anchor n USING (rid)
         WHERE NOT (i.kind = n.id_kind AND i.value = n.id_value)
         GROUP BY ALL""")
-    store.execute("DROP TABLE _idr_ids")  # one row per event and identifier: free it now
+    store.execute("DROP TABLE _idr_ids")  # one row per row and identifier: free it now
     if split(store):
         _load_affected(store)
         resolution = _recompute(store, settings, hasher)

@@ -46,9 +46,9 @@ _READ = ("message_id", "type", "user_id", "anonymous_id", "previous_id", "channe
 # The context keys unify reads (identifier sources, consent, traits); other contexts are not copied.
 _CONTEXT_KEYS = {"traits", "externalIds", "consent"}
 
-_TEMP = ("_ux_ev", "_ux_raw", "_ux_ids", "_ux_drop", "_ux_choice", "_ux_refused", "_ux_out",
-         "_ux_affected", "_idr_ids", "_idr_ball", "_idr_eall", "_idr_known", "_idr_bstored", "_idr_seeds",
-         "_idr_bfast", "_idr_fast", "_idr_widen", "_idr_anchor", "_idr_bnodes", "_idr_bedges",
+_TEMP = ("_ux_ev", "_ux_sig", "_ux_anchor", "_ux_raw", "_ux_ids", "_ux_drop", "_ux_choice", "_ux_refused",
+         "_ux_out", "_ux_affected", "_idr_ids", "_idr_ball", "_idr_eall", "_idr_known", "_idr_bstored",
+         "_idr_seeds", "_idr_bfast", "_idr_fast", "_idr_widen", "_idr_anchor", "_idr_bnodes", "_idr_bedges",
          "_idr_clusters", "_idr_oedges", "_idr_onodes", "_idr_nodes", "_idr_edges", "_idr_result",
          "_idr_assign", "_idr_moves", "_idr_renames", "_idr_anchor_customer", "_hist_msgs", "_sup_hit")
 
@@ -85,8 +85,37 @@ def unify(store: Store, settings: Settings, batch: pa.Table) -> UnifyResult:
             store.execute(f"DROP TABLE IF EXISTS {name}")
 
 
+# The columns that decide which identifiers an event carries and how it links them (``context`` is
+# already NULL unless it may hold identifiers, consent or traits).
+_EVIDENCE = ("type", "user_id", "anonymous_id", "previous_id", "traits", "context")
+_SIGNATURE = f"hash({', '.join(_EVIDENCE)})"
+
+
+def _signatures(store: Store) -> None:
+    """``_ux_sig``: one row per distinct identity evidence of the batch, numbered by its hash
+    (``rid``, the ``sig`` of its events), with the times and first message of its events.
+
+    Identifier extraction and resolution run on these rows instead of on every event: a bulk load
+    repeats the same few identifiers over and over (a million events of 100,000 people are
+    100,000 signatures), and what resolution needs of a group of events with the same evidence —
+    first and last time, and the earliest (time, message id) with its type for a link — is exactly
+    the group's min, max and arg_min. If two different evidences ever share a hash, every event
+    becomes its own signature (``sig`` = ``rid``), which is the per-event resolution itself.
+    """
+    evidence = ", ".join(_EVIDENCE)
+    aggregate = f"""
+        SELECT sig AS rid, {evidence}, min(timestamp) AS first_seen, max(timestamp) AS last_seen,
+               arg_min(message_id, (timestamp, message_id)) AS message_id
+        FROM _ux_ev GROUP BY sig, {evidence}"""
+    store.execute(f"CREATE OR REPLACE TEMP TABLE _ux_sig AS {aggregate}")
+    if store.scalar("SELECT count(*) - count(DISTINCT rid) FROM _ux_sig"):
+        log.warning("unify: two identity signatures share a hash; resolving this batch per event")
+        store.execute("UPDATE _ux_ev SET sig = rid")
+        store.execute(f"CREATE OR REPLACE TEMP TABLE _ux_sig AS {aggregate}")
+
+
 def _identifiers(store: Store, settings: Settings) -> None:
-    store.execute(f"CREATE OR REPLACE TEMP TABLE _ux_raw AS {identifier_sql(settings, '_ux_ev')}")
+    store.execute(f"CREATE OR REPLACE TEMP TABLE _ux_raw AS {identifier_sql(settings, '_ux_sig')}")
     raws = [r[0] for r in
             store.fetchall("SELECT DISTINCT raw_phone FROM _ux_raw WHERE raw_phone IS NOT NULL")]
     phones = normalize_phones(raws, settings)
@@ -110,39 +139,46 @@ def _unify(store: Store, settings: Settings, hasher: Hasher, batch: pa.Table) ->
     # nearly every event has one, and copying and scanning the rest was gigabytes at 10M events.
     read = ", ".join(f"CASE WHEN {sql_may_hold(c, _CONTEXT_KEYS)} THEN {c} END AS {c}" if c == "context"
                      else c for c in _READ)
-    store.execute(f"CREATE OR REPLACE TEMP TABLE _ux_ev AS SELECT rid, {read} FROM _ux_in")
+    store.execute(f"CREATE OR REPLACE TEMP TABLE _ux_ev AS SELECT rid, {read}, {_SIGNATURE} AS sig "
+                  "FROM _ux_in")
+    _signatures(store)
     _identifiers(store, settings)
 
     hits = mark_suppressed(store, hasher, "_ux_ids")
+    hit_signatures = f"SELECT rid FROM _ux_ids JOIN {hits} USING (kind, value)"
     store.execute(f"""CREATE OR REPLACE TEMP TABLE _ux_drop AS
-        SELECT DISTINCT rid FROM _ux_ids JOIN {hits} USING (kind, value)""")
+        SELECT rid FROM _ux_ev WHERE sig IN ({hit_signatures})""")
     suppressed = store.scalar("SELECT count(*) FROM _ux_drop")
     if suppressed:
-        store.execute("DELETE FROM _ux_ids WHERE rid IN (SELECT rid FROM _ux_drop)")
+        store.execute(f"DELETE FROM _ux_ids WHERE rid IN ({hit_signatures})")
         store.execute("DELETE FROM _ux_ev WHERE rid IN (SELECT rid FROM _ux_drop)")
 
     store.execute(f"CREATE OR REPLACE TEMP TABLE _ux_choice AS {choices_sql('_ux_ev')}")
-    resolution = resolve(store, settings, hasher, "_ux_ids", "_ux_ev")
+    resolution = resolve(store, settings, hasher, "_ux_ids", "_ux_sig")
+    store.execute("""
+        CREATE OR REPLACE TEMP TABLE _ux_anchor AS
+        SELECT e.rid, a.id_kind, a.id_value, a.customer_id
+        FROM _ux_ev e JOIN _idr_anchor_customer a ON a.rid = e.sig""")
     _move(store)
     store.execute("""
         INSERT INTO consent_events
         SELECT a.customer_id, a.id_kind, a.id_value, c.purpose, c.granted, e.timestamp,
                coalesce(e.source, e.channel), e.message_id
-        FROM _ux_choice c JOIN _ux_ev e USING (rid) JOIN _idr_anchor_customer a USING (rid)""")
+        FROM _ux_choice c JOIN _ux_ev e USING (rid) JOIN _ux_anchor a USING (rid)""")
     store.execute("DROP TABLE _ux_choice")
 
     _refused(store, settings)
     store.execute("""
         CREATE OR REPLACE TEMP TABLE _ux_out AS
         SELECT a.customer_id, e.timestamp, e.channel, e.source, e.traits, e.context
-        FROM _ux_ev e JOIN _idr_anchor_customer a USING (rid)
+        FROM _ux_ev e JOIN _ux_anchor a USING (rid)
         WHERE rid NOT IN (SELECT rid FROM _ux_refused)""")
     apply_events(store, "_ux_out")
 
     refused = store.arrow("SELECT rid FROM _ux_refused ORDER BY rid")["rid"].to_numpy() - 1
     dropped = store.arrow("SELECT rid FROM _ux_drop")["rid"].to_numpy() - 1
     resolved = _with_customers(batch, store.arrow("SELECT rid, id_kind, id_value, customer_id "
-                                                  "FROM _idr_anchor_customer"))
+                                                  "FROM _ux_anchor"))
     keep = np.ones(batch.num_rows, dtype=bool)
     keep[refused] = False
     keep[dropped] = False
@@ -200,6 +236,6 @@ def _refused(store: Store, settings: Settings) -> None:
             WHERE purpose = 'analytics' AND customer_id IN (SELECT customer_id FROM customers)
             GROUP BY customer_id)
         SELECT e.rid FROM _ux_ev e
-        LEFT JOIN _idr_anchor_customer a USING (rid)
+        LEFT JOIN _ux_anchor a USING (rid)
         LEFT JOIN latest l ON l.customer_id = a.customer_id
         WHERE NOT coalesce(l.granted, ?)""", [default])
