@@ -7,9 +7,11 @@ is put back on the Arrow batch by row number, so the batch is never copied throu
 runs only per distinct phone number, per customer (its keyed id), per cluster that breaks a limit,
 and per refused event that is anonymized. Cost and the reasons for this shape: ADR 0003.
 
-Steps: read identifiers → drop events of erased people → read consent choices → resolve
-identities (and move history) → record choices → apply the consent policy to refused people →
-update profiles and traits → hand back the batch with ``id_kind``, ``id_value``, ``customer_id``.
+Steps: group events with the same identity evidence (``_signatures``; identifiers are read and
+resolved once per group) → read identifiers → drop events of erased people → read consent choices →
+resolve identities (and move history) → record choices → apply the consent policy to refused
+people → update profiles and traits → hand back the batch with ``id_kind``, ``id_value``,
+``customer_id``.
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ def _identifiers(store: Store, settings: Settings) -> None:
                 WHERE p.e164 IS NOT NULL)""")
     finally:
         store.unregister("_ux_phone")
-    store.execute("DROP TABLE _ux_raw")  # per-event temp tables go as soon as used: peak memory
+    store.execute("DROP TABLE _ux_raw")  # large temp tables go as soon as used: peak memory
 
 
 def _unify(store: Store, settings: Settings, hasher: Hasher, batch: pa.Table) -> UnifyResult:
