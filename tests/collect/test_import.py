@@ -146,6 +146,22 @@ def test_cli_import_json(tmp_path):
     assert [r["row"] for r in body["rejected"]] == [4, 5]
 
 
+def test_cli_chunk_rows_changes_the_pace_not_the_result(tmp_path):
+    def run(*extra: str) -> dict:
+        out = CliRunner().invoke(app, ["import", "orders", str(CASES / "orders.jsonl"), "--map",
+                                       "qty=quantity", "--data-dir", str(tmp_path / str(len(extra))),
+                                       "--json", *extra])
+        assert out.exit_code == 0, out.output
+        return json.loads(out.stdout)
+
+    default, small = run(), run("--chunk-rows", "2")
+    for key in ("rows_read", "rows_rejected", "events_loaded", "rejected", "load"):
+        assert small[key] == default[key]
+    refused = CliRunner().invoke(app, ["import", "orders", str(CASES / "orders.jsonl"), "--chunk-rows",
+                                       "0", "--data-dir", str(tmp_path / "z")])
+    assert refused.exit_code == 2 and "--chunk-rows" in refused.output
+
+
 def test_checkpoints_are_held_back_only_while_importing(store, settings, tmp_path):
     """The import raises DuckDB's checkpoint threshold for its own commits and puts it back, also
     when the import fails partway (here: its progress callback raises after the first chunk)."""

@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.text import Text
 
 from cxlens.cli.common import DataDirOption, JsonOption, emit, progress, settings_for, table
-from cxlens.collect.importer import ImportReport, import_file
+from cxlens.collect.importer import DEFAULT_CHUNK_ROWS, ImportReport, import_file
 from cxlens.collect.mapping import FILE_KINDS, load_mapping_file, parse_map_options
 from cxlens.store import Store
 
@@ -51,6 +51,9 @@ def import_command(
     mapping: Annotated[Path | None, typer.Option("--mapping", help="JSON file of column → field.")] = None,
     source: Annotated[str | None, typer.Option("--source", help="Source name recorded on every event "
                                                "(default: import:<file name>).")] = None,
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows read, checked and loaded "
+                                            "at a time: more is faster, and needs more memory.")
+                          ] = DEFAULT_CHUNK_ROWS,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -61,6 +64,7 @@ def import_command(
     with Store(settings.store_path) as store, progress(transient=True) as bar:
         task = bar.add_task(f"importing {file.name}", total=100)
         report = import_file(store, settings, kind, file, fmt=fmt, columns=columns, source=source,
+                             chunk_rows=chunk_rows,
                              on_progress=lambda done: bar.update(task, completed=round(done * 100)))
     emit(report.to_dict() if as_json else report, as_json=as_json, render=render)
 
