@@ -13,8 +13,8 @@ during the window, the backlog left, and how fast the loader drained it once the
 The server's own CPU time per acknowledged event is reported too: on a shared machine it is the
 figure that noise disturbs least.
 
-Pipeline: ``load_events`` (de-duplicate → unify → insert → extract) on batches of 200,000 rows (the
-importer's chunk size) into a fresh DuckDB file — the path the bulk importer uses.
+Pipeline: ``load_events`` (de-duplicate → unify → insert → extract) on batches of the importer's
+chunk size (``DEFAULT_CHUNK_ROWS``) into a fresh DuckDB file — the path the bulk importer uses.
 """
 
 from __future__ import annotations
@@ -35,12 +35,14 @@ from pathlib import Path
 import httpx
 import orjson
 
+from cxlens.collect.importer import DEFAULT_CHUNK_ROWS
+
 GOAL_EVENTS_PER_S = 50_000
 GOAL_P99_MS = 50.0
 GOAL_PIPELINE_ROWS_PER_S = 500_000
 PEER_EVENTS_PER_S = 3_000  # RudderStack's published figure per node
 BATCH = 100
-PIPELINE_BATCH_ROWS = 200_000  # cxlens.collect.importer.DEFAULT_CHUNK_ROWS
+PIPELINE_BATCH_ROWS = DEFAULT_CHUNK_ROWS
 REQUESTS_PER_CONNECTION_PER_S = 100  # pre-built requests: caps the offered load at 10,000 ev/s a connection
 # The loader takes large, infrequent batches: unify's cost is mostly per batch (ADR 0005).
 SERVER_ENV = {"CXLENS_LOADER_INTERVAL_MS": "2000", "CXLENS_LOADER_BATCH_ROWS": "200000"}
