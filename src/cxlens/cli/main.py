@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from importlib import import_module
+from typing import Any
 
 import click
 import typer
@@ -50,19 +51,28 @@ for _name in COMMAND_MODULES:
     import_module(f"cxlens.cli.{_name}").register(app)
 
 
+# Recent Typer releases carry their own copy of click: their usage errors, exits and aborts are not
+# click's classes (older ones used click's), so both families are named. Without this a mistyped
+# option read "unexpected error ... this is a bug".
+_EXITS: tuple[type[Any], ...] = (click.exceptions.Exit, typer.Exit)
+_ABORTS: tuple[type[Any], ...] = (click.exceptions.Abort, typer.Abort)
+_USAGE_ERRORS: tuple[type[Any], ...] = (
+    click.ClickException, next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"))
+
+
 def run(argv: list[str] | None = None) -> int:
     """Entry point: domain errors become a clear message and an exit code, never a traceback."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except _EXITS as exc:
+        return int(exc.exit_code)
+    except _ABORTS:
         err_console.print("[red]aborted[/red]")
         return 130
-    except click.ClickException as exc:
+    except _USAGE_ERRORS as exc:  # a mistyped command line: click's own message and exit code
         exc.show()
-        return exc.exit_code
+        return int(exc.exit_code)
     except CxlensError as exc:
         err_console.print(f"[bold red]error:[/bold red] {exc.message}")
         return exc.exit_code

@@ -1,0 +1,28 @@
+"""The ``cxlens`` entry point itself: a mistyped command line is a usage error, never "a bug"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cxlens.cli.main import run
+
+EVENTS = Path(__file__).resolve().parent / "cases" / "import" / "events.csv"
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["import", "events", str(EVENTS), "--chunk-rows", "0"], "--chunk-rows"),
+    (["churn", "score", "--top", "many"], "--top"),
+    (["profile", "show", "--bogus"], "No such option: --bogus"),
+])
+def test_usage_errors_name_the_option_and_exit_2(tmp_path, capsys, argv, says) -> None:
+    assert run([*argv, "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert says in err
+    assert "bug" not in err
+
+
+def test_help_exits_0(capsys) -> None:
+    assert run(["--help"]) == 0
+    assert "Usage" in capsys.readouterr().out
