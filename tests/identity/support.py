@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cxlens.collect.records import to_arrow
@@ -42,3 +43,14 @@ def load(store: Store, settings: Settings, records: Iterable[Mapping[str, Any]])
 
 def mapping(store: Store) -> dict[tuple[str, str], str]:
     return {(k, v): c for k, v, c in store.fetchall("SELECT kind, value, customer_id FROM identities")}
+
+
+def old_store(path: Path, tables: Iterable[str], ddl: Iterable[str]) -> Store:
+    """A store whose ``tables`` are made again by ``ddl``: how a store an older version created looks
+    (DuckDB cannot drop a constraint, so those stores keep what they were made with)."""
+    store = Store(path)
+    for table in tables:
+        store.execute(f"DROP TABLE {table}")
+    for statement in ddl:
+        store.execute(statement)
+    return store

@@ -12,7 +12,7 @@ from cxlens.identity.keyed import Hasher
 from cxlens.profiles import unify as unify_module
 from cxlens.store import Store
 
-from .support import event, load, mapping
+from .support import event, load, mapping, old_store
 
 
 def _customers(store: Store) -> dict[str, set[tuple[str, str]]]:
@@ -145,12 +145,9 @@ def test_a_store_made_with_primary_keys_loads_the_same(tmp_path, settings) -> No
                 event(20, user_id="u9"), event(21, user_id="u10")]]  # known, new: no graph work
     results = []
     for keyed in (False, True):
-        with Store(tmp_path / f"{keyed}.duckdb") as s:
-            if keyed:
-                s.execute("DROP TABLE identities")
-                s.execute("DROP TABLE identity_edges")
-                s.execute(_KEYED_IDENTITIES)
-                s.execute(_KEYED_EDGES)
+        path = tmp_path / f"{keyed}.duckdb"
+        with (old_store(path, ["identities", "identity_edges"], [_KEYED_IDENTITIES, _KEYED_EDGES])
+              if keyed else Store(path)) as s:
             for batch in batches:
                 load(s, settings, batch)
             merges = s.fetchall("SELECT outcome, count(*) FROM merges GROUP BY 1 ORDER BY 1")

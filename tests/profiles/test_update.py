@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
-from tests.identity.support import event, load
+from tests.identity.support import event, load, old_store
 
 from cxlens.store import Store
 
@@ -100,12 +100,8 @@ def test_a_store_made_with_composite_keys_loads_the_same(tmp_path, settings) -> 
                 event(5, anonymous_id="a1", channel="web")]]
     results = []
     for keyed in (False, True):
-        with Store(tmp_path / f"{keyed}.duckdb") as s:
-            if keyed:
-                s.execute("DROP TABLE profile_channels")
-                s.execute("DROP TABLE traits")
-                for ddl in _KEYED:
-                    s.execute(ddl)
+        path = tmp_path / f"{keyed}.duckdb"
+        with old_store(path, ["profile_channels", "traits"], _KEYED) if keyed else Store(path) as s:
             for batch in batches:
                 load(s, settings, batch)
             results.append(_profile_tables(s))
