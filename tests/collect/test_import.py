@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from cxlens.cli.main import app
-from cxlens.collect.importer import import_file
+from cxlens.collect.importer import import_file, record_numbers
 from cxlens.errors import InvalidInputError
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "import"
@@ -110,6 +111,34 @@ def test_malformed_csv_line_is_rejected_and_the_rest_kept(store, settings, tmp_p
     report = import_file(store, settings, "events", path)
     assert report.events_loaded == 2
     assert report.by_reason == {"malformed_row": 1}
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 1000])
+def test_rows_after_a_malformed_csv_line_keep_their_numbers(store, settings, tmp_path, chunk_rows):
+    # Rows 2 and 4 are malformed (line 3 and line 5 of the file): the bad timestamp on row 5 must be
+    # reported as row 5, whatever the chunking, and each malformed line by its row and line.
+    path = tmp_path / "ev.csv"
+    path.write_text("userId,event,timestamp\nu1,A,2024-01-01T00:00:00Z\nu2,B,2024-01-01,extra\n"
+                    "u3,C,2024-01-02T00:00:00Z\nu4,D\nu5,E,notadate\nu6,F,2024-01-03T00:00:00Z\n")
+    report = import_file(store, settings, "events", path, chunk_rows=chunk_rows)
+    assert report.events_loaded == 3
+    assert report.rows_read == 6
+    found = sorted((r.row, r.reason) for r in report.rejected)
+    assert found == [(2, "malformed_row"), (4, "malformed_row"), (5, "invalid_timestamp")]
+    details = {r.row: r.detail for r in report.rejected}
+    assert details[2].startswith("line 3:") and details[4].startswith("line 5:")
+    assert details[5].startswith("row 5:")
+    payload = store.scalar("SELECT payload FROM rejected_events WHERE reason = 'invalid_timestamp'")
+    assert json.loads(payload)["userId"] == "u5"
+
+
+def test_record_numbers_skip_the_malformed_rows():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        total = int(rng.integers(1, 40))
+        bad = np.flatnonzero(rng.random(total) < 0.3) + 1
+        good = np.setdiff1d(np.arange(1, total + 1), bad)
+        assert record_numbers(np.arange(1, len(good) + 1), bad).tolist() == good.tolist()
 
 
 @pytest.mark.parametrize(("content", "name", "kwargs", "message"), [
