@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cxlens.config import Settings
 from cxlens.errors import InvalidInputError
@@ -48,7 +49,7 @@ _READ = ("message_id", "type", "user_id", "anonymous_id", "previous_id", "channe
 # The context keys unify reads (identifier sources, consent, traits); other contexts are not copied.
 _CONTEXT_KEYS = {"traits", "externalIds", "consent"}
 
-_TEMP = ("_ux_ev", "_ux_sig", "_ux_anchor", "_ux_raw", "_ux_ids", "_ux_drop", "_ux_choice", "_ux_refused",
+_TEMP = ("_ux_ev", "_ux_sig", "_ux_raw", "_ux_ids", "_ux_drop", "_ux_choice", "_ux_refused",
          "_ux_out", "_ux_affected", "_idr_ids", "_idr_ball", "_idr_eall", "_idr_known", "_idr_bstored",
          "_idr_seeds", "_idr_bfast", "_idr_fast", "_idr_widen", "_idr_anchor", "_idr_bnodes", "_idr_bedges",
          "_idr_clusters", "_idr_oedges", "_idr_onodes", "_idr_nodes", "_idr_edges", "_idr_result",
@@ -157,30 +158,34 @@ def _unify(store: Store, settings: Settings, hasher: Hasher, batch: pa.Table) ->
 
     store.execute(f"CREATE OR REPLACE TEMP TABLE _ux_choice AS {choices_sql('_ux_ev')}")
     resolution = resolve(store, settings, hasher, "_ux_ids", "_ux_sig")
-    store.execute("""
-        CREATE OR REPLACE TEMP TABLE _ux_anchor AS
-        SELECT e.rid, a.id_kind, a.id_value, a.customer_id
-        FROM _ux_ev e JOIN _idr_anchor_customer a ON a.rid = e.sig""")
+    # Customers stay per signature (``_idr_anchor_customer``, keyed by the signature's ``rid``):
+    # events reach theirs through ``sig``, never through a per-event copy of the answer.
     _move(store)
     store.execute("""
         INSERT INTO consent_events
         SELECT a.customer_id, a.id_kind, a.id_value, c.purpose, c.granted, e.timestamp,
                coalesce(e.source, e.channel), e.message_id
-        FROM _ux_choice c JOIN _ux_ev e USING (rid) JOIN _ux_anchor a USING (rid)""")
+        FROM _ux_choice c JOIN _ux_ev e USING (rid) JOIN _idr_anchor_customer a ON a.rid = e.sig""")
     store.execute("DROP TABLE _ux_choice")
 
     _refused(store, settings)
+    # One row per signature, channel and source: its events share traits and context, so profiles
+    # need only their count and first and last time (a bulk load folds ~10 events into each row).
     store.execute("""
         CREATE OR REPLACE TEMP TABLE _ux_out AS
-        SELECT a.customer_id, e.timestamp, e.channel, e.source, e.traits, e.context
-        FROM _ux_ev e JOIN _ux_anchor a USING (rid)
-        WHERE rid NOT IN (SELECT rid FROM _ux_refused)""")
+        SELECT a.customer_id, e.channel, e.source, min(e.timestamp) AS first_seen,
+               max(e.timestamp) AS last_seen, count(*) AS events, any_value(e.traits) AS traits,
+               any_value(e.context) AS context
+        FROM _ux_ev e JOIN _idr_anchor_customer a ON a.rid = e.sig
+        WHERE e.rid NOT IN (SELECT rid FROM _ux_refused)
+        GROUP BY e.sig, a.customer_id, e.channel, e.source""")
     apply_events(store, "_ux_out")
 
     refused = store.arrow("SELECT rid FROM _ux_refused ORDER BY rid")["rid"].to_numpy() - 1
     dropped = store.arrow("SELECT rid FROM _ux_drop")["rid"].to_numpy() - 1
-    resolved = _with_customers(batch, store.arrow("SELECT rid, id_kind, id_value, customer_id "
-                                                  "FROM _ux_anchor"))
+    resolved = _with_customers(batch, store.arrow("SELECT rid, sig FROM _ux_ev"),
+                               store.arrow("SELECT rid AS sig, id_kind, id_value, customer_id "
+                                           "FROM _idr_anchor_customer"))
     keep = np.ones(batch.num_rows, dtype=bool)
     keep[refused] = False
     keep[dropped] = False
@@ -199,11 +204,13 @@ def _unify(store: Store, settings: Settings, hasher: Hasher, batch: pa.Table) ->
                        merges=resolution.merges)
 
 
-def _with_customers(batch: pa.Table, anchors: pa.Table) -> pa.Table:
-    """``batch`` with ``id_kind``, ``id_value``, ``customer_id`` from ``anchors`` (rid, ...) by row;
-    NULL for events without an identifier."""
+def _with_customers(batch: pa.Table, events: pa.Table, anchors: pa.Table) -> pa.Table:
+    """``batch`` with ``id_kind``, ``id_value``, ``customer_id`` by row: ``events`` (rid, sig) names
+    each row's signature, ``anchors`` (sig, ...) each signature's answer; NULL for a row without one
+    (no identifier, or dropped)."""
+    found = pc.index_in(events["sig"], value_set=anchors["sig"])
     position = np.full(batch.num_rows, -1, dtype=np.int64)
-    position[anchors["rid"].to_numpy() - 1] = np.arange(anchors.num_rows)
+    position[events["rid"].to_numpy() - 1] = pc.fill_null(found, -1).to_numpy()
     take = pa.array(position, mask=position < 0)
     for name in ("id_kind", "id_value", "customer_id"):
         index = batch.schema.get_field_index(name)
@@ -238,6 +245,6 @@ def _refused(store: Store, settings: Settings) -> None:
             WHERE purpose = 'analytics' AND customer_id IN (SELECT customer_id FROM customers)
             GROUP BY customer_id)
         SELECT e.rid FROM _ux_ev e
-        LEFT JOIN _ux_anchor a USING (rid)
+        LEFT JOIN _idr_anchor_customer a ON a.rid = e.sig
         LEFT JOIN latest l ON l.customer_id = a.customer_id
         WHERE NOT coalesce(l.granted, ?)""", [default])

@@ -100,25 +100,28 @@ def recount(store: Store, customers: str) -> None:
         GROUP BY customer_id""")
 
 
-def apply_events(store: Store, events: str) -> None:
-    """Fold new events (EVENT_SCHEMA columns, ``customer_id`` set) into profiles and traits."""
+def apply_events(store: Store, activity: str) -> None:
+    """Fold new events into profiles and traits. ``activity`` has one row per group of events that
+    share customer, channel, source, traits and context: ``customer_id``, ``channel``, ``source``,
+    ``first_seen``, ``last_seen``, ``events`` (how many), ``traits``, ``context`` (unify's
+    ``_ux_out``). A group's traits are as new as its last event."""
     _merge(store, f"""
-        SELECT customer_id, min(timestamp) AS first_seen, max(timestamp) AS last_seen FROM {events}
+        SELECT customer_id, min(first_seen) AS first_seen, max(last_seen) AS last_seen FROM {activity}
         WHERE customer_id IS NOT NULL GROUP BY customer_id""", _PROFILES)
     _merge(store, f"""
-        SELECT customer_id, coalesce(channel, '') AS channel, count(*) AS events FROM {events}
+        SELECT customer_id, coalesce(channel, '') AS channel, sum(events) AS events FROM {activity}
         WHERE customer_id IS NOT NULL GROUP BY ALL""", _CHANNELS)
     excluded = ", ".join(f"'{name}'" for name in NOT_TRAITS)
     _merge(store, f"""
         SELECT customer_id, name, arg_max(value, (timestamp, value::VARCHAR)) AS value,
                arg_max(source, (timestamp, value::VARCHAR)) AS source, max(timestamp) AS updated_at
         FROM (SELECT e.customer_id, t.key AS name, t.value, coalesce(e.source, e.channel) AS source,
-                     e.timestamp
-              FROM {events} e, json_each(e.traits) t
+                     e.last_seen AS timestamp
+              FROM {activity} e, json_each(e.traits) t
               WHERE e.customer_id IS NOT NULL AND json_type(e.traits) = 'OBJECT'
               UNION ALL
-              SELECT e.customer_id, t.key, t.value, coalesce(e.source, e.channel), e.timestamp
-              FROM {events} e, json_each(e.context, '$.traits') t
+              SELECT e.customer_id, t.key, t.value, coalesce(e.source, e.channel), e.last_seen
+              FROM {activity} e, json_each(e.context, '$.traits') t
               WHERE e.customer_id IS NOT NULL AND json_type(e.context, '$.traits') = 'OBJECT')
         WHERE name NOT IN ({excluded})
         GROUP BY customer_id, name""", _TRAITS)
