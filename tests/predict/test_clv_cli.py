@@ -76,6 +76,22 @@ def test_bgbb_and_sbg_from_their_own_shapes(tmp_path: Path, donations, capsys) -
     assert len(json.loads(capsys.readouterr().out)) == 13
 
 
+def test_csv_customer_ids_keep_their_leading_zeros(tmp_path: Path, capsys) -> None:
+    """CSV ids such as CDNOW's ``00004`` are text: read as numbers they came back as ``4``,
+    and the scores could not be joined to the customers they belong to."""
+    path = tmp_path / "tx.csv"
+    path.write_text("customer,date,amount\n00004,2024-01-01,10\n00004,2024-02-01,12\n"
+                    "00017,2024-01-05,5\n00017,2024-03-01,8\n00042,2024-02-10,7\n")
+    model_file = tmp_path / "model.json"
+    assert run(["clv", "fit", "--transactions", str(path), "--customer-col", "customer",
+                "--amount-col", "amount", "--period", "day", "--save", str(model_file)]) == 0
+    capsys.readouterr()
+    assert run(["clv", "score", "--model-file", str(model_file), "--transactions", str(path),
+                "--customer-col", "customer", "--amount-col", "amount", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted(row["customer_id"] for row in rows) == ["00004", "00017", "00042"]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--transactions", str(CASES / "bad_transactions.csv")], "not-a-date"),
     (["--transactions", str(CASES / "missing.csv")], "file not found"),

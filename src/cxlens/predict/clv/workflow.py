@@ -32,15 +32,19 @@ MODELS = (*PURCHASE_MODELS, "gammagamma", "bgbb", "sbg")
 BUNDLE_FORMAT = "cxlens.clv-bundle/1"
 
 
-def read_table(path: Path | str) -> pd.DataFrame:
-    """Read a CSV or Parquet file (chosen by extension) into a DataFrame."""
+def read_table(path: Path | str, *, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a CSV or Parquet file (chosen by extension) into a DataFrame.
+
+    ``text_columns`` are read from CSV as text: customer ids such as ``00004`` would otherwise be
+    parsed as numbers and come back as ``4``, no longer matching the customers they belong to.
+    """
     path = Path(path)
     if not path.is_file():
         raise NotFoundError(f"file not found: {path}")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        return pd.read_csv(path)
+        return pd.read_csv(path, dtype=dict.fromkeys(text_columns, str))
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise InvalidInputError(f"cannot read {path}: {exc}") from exc
 
@@ -75,13 +79,14 @@ def load_customers(spec: DataSpec) -> tuple[pd.DataFrame, SummaryResult | None]:
         raise InvalidInputError("give exactly one of a transaction file (--transactions) or a summary "
                                 "file (--summary)")
     if spec.summary is not None:
-        frame = read_table(spec.summary)
+        frame = read_table(spec.summary, text_columns=("customer_id",))
         if "customer_id" in frame.columns:
             frame = frame.set_index("customer_id")
         return frame, None
     assert spec.transactions is not None
     result = summarize_transactions(
-        read_table(spec.transactions), customer_col=spec.customer_col, date_col=spec.date_col,
+        read_table(spec.transactions, text_columns=(spec.customer_col,)),
+        customer_col=spec.customer_col, date_col=spec.date_col,
         amount_col=spec.amount_col, period=spec.period,  # type: ignore[arg-type]
         calibration_end=spec.calibration_end, observation_end=spec.observation_end,
     )
