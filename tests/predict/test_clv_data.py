@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from cxlens.errors import InvalidInputError, ModelNotFittedError
-from cxlens.predict.clv import BetaGeoModel, GammaGammaModel, MaximumLikelihoodModel, ParetoNBDModel
+from cxlens.predict.clv import (
+    BetaGeoBetaBinomModel,
+    BetaGeoModel,
+    GammaGammaModel,
+    MaximumLikelihoodModel,
+    ParetoNBDModel,
+)
 from cxlens.predict.summary import compress, summarize_transactions, validate_summary
 from cxlens.predict.validation import holdout_report
 
@@ -55,6 +61,16 @@ def test_summary_merges_same_day_purchases_and_excludes_later_customers() -> Non
 def test_summary_validation_names_row_and_column(frame: pd.DataFrame, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         validate_summary(frame)
+
+
+def test_summary_validation_shows_the_value_as_written() -> None:
+    """Messages quote the offending value as the file has it, not numpy's repr (``np.int64(5)``)."""
+    with pytest.raises(InvalidInputError) as caught:
+        validate_summary(pd.DataFrame({"frequency": [1], "recency": [5], "T": [3]}))
+    assert str(caught.value).startswith("column 'recency', row 1 (index 0): 5 is larger than T")
+    assert "np." not in str(caught.value)
+    with pytest.raises(InvalidInputError, match=r"'frequency', row 1: 1\.5 is not a whole"):
+        BetaGeoBetaBinomModel().fit(pd.DataFrame({"frequency": [1.5], "recency": [2], "n_periods": [3]}))
 
 
 def test_negative_amounts_and_bad_dates_are_explained() -> None:

@@ -40,7 +40,12 @@ def days_per_period(period: str) -> float:
 
 def _row(frame: pd.DataFrame, position: int) -> str:
     """How a row is named in messages: the 1-based data row (header excluded) and its index label."""
-    return f"row {position + 1} (index {frame.index[position]!r})"
+    return f"row {position + 1} (index {shown_value(frame.index[position])})"
+
+
+def shown_value(value: object) -> str:
+    """A cell as messages quote it: numpy scalars as their plain value (``5``, not ``np.int64(5)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -49,7 +54,7 @@ def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
     if bad.size:
         raw = frame[column].iloc[bad[0]]
         raise InvalidInputError(
-            f"column {column!r}, {_row(frame, bad[0])}: {raw!r} is not a number; "
+            f"column {column!r}, {_row(frame, bad[0])}: {shown_value(raw)} is not a number; "
             f"{bad.size} row(s) affected — fix or drop them",
             column=column, row=int(bad[0]) + 1,
         )
@@ -94,7 +99,7 @@ def validate_summary(frame: pd.DataFrame, *, monetary: bool = False) -> pd.DataF
         bad = np.flatnonzero(mask)
         if bad.size:
             raise InvalidInputError(
-                f"column {column!r}, {_row(frame, bad[0])}: {frame[column].iloc[bad[0]]!r} {what}"
+                f"column {column!r}, {_row(frame, bad[0])}: {shown_value(frame[column].iloc[bad[0]])} {what}"
                 f" ({bad.size} row(s) affected)",
                 column=column, row=int(bad[0]) + 1,
             )
@@ -212,8 +217,9 @@ def _parse_transactions(
     bad = np.flatnonzero(dates.isna().to_numpy())
     if bad.size:
         raise InvalidInputError(
-            f"column {date_col!r}, {_row(transactions, bad[0])}: cannot read {raw_dates.iloc[bad[0]]!r} "
-            f"as a date (use ISO 8601, e.g. 2024-03-31; {bad.size} row(s) affected)",
+            f"column {date_col!r}, {_row(transactions, bad[0])}: "
+            f"cannot read {shown_value(raw_dates.iloc[bad[0]])} as a date "
+            f"(use ISO 8601, e.g. 2024-03-31; {bad.size} row(s) affected)",
             column=date_col, row=int(bad[0]) + 1,
         )
     out = pd.DataFrame({"customer_id": ids.astype(str).to_numpy(),

@@ -10,7 +10,7 @@ from scipy.special import betaln, gammaln, logsumexp
 
 from cxlens.errors import InvalidInputError
 from cxlens.predict.clv.base import MaximumLikelihoodModel
-from cxlens.predict.summary import compress
+from cxlens.predict.summary import compress, shown_value
 
 BGBB_COLUMNS = ("frequency", "recency", "n_periods")
 
@@ -37,7 +37,7 @@ def validate_bgbb(X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
         bad = np.flatnonzero(~np.isfinite(values) | (values < 0) | (values != np.round(values)))
         if bad.size:
             raise InvalidInputError(
-                f"column {name!r}, row {bad[0] + 1}: {X[name].iloc[bad[0]]!r} is not a whole "
+                f"column {name!r}, row {bad[0] + 1}: {shown_value(X[name].iloc[bad[0]])} is not a whole "
                 "non-negative number", column=name, row=int(bad[0]) + 1,
             )
         cols[name] = values
