@@ -4,6 +4,7 @@ and on CDNOW."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import numpy as np
@@ -176,6 +177,7 @@ def test_cli_train_then_score_writes_churn_traits(demo, tmp_path, capsys):
     settings = load_settings(tmp_path / "copy")
     shutil.copytree(demo.data_dir, settings.data_dir)
     assert run(["churn", "train", "--data-dir", str(settings.data_dir), "--json"]) == 0
+    capsys.readouterr()
     assert run(["churn", "score", "--top", "3", "--data-dir", str(settings.data_dir), "--json"]) == 0
     out = capsys.readouterr().out
     assert '"top"' in out and '"reasons"' in out
@@ -183,6 +185,8 @@ def test_cli_train_then_score_writes_churn_traits(demo, tmp_path, capsys):
         rows = store.fetchall("SELECT value, model FROM computed_traits WHERE name = 'churn_risk'")
         reasons = store.fetchall("SELECT value->'reasons' FROM computed_traits WHERE name = 'churn_reasons'")
         buyers = store.scalar("SELECT count(DISTINCT customer_id) FROM orders")
+    # customers scored, not trait rows (two per customer: churn_risk and churn_reasons)
+    assert json.loads(out)["customers"] == buyers
     assert len(rows) == buyers and {r[1] for r in rows} == {"churn-hgb"}
     assert all(0.0 <= float(r[0]) <= 1.0 for r in rows)
     assert len(reasons) == buyers

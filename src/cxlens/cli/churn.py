@@ -63,7 +63,7 @@ def _render_scores(result: dict[str, Any]) -> Group:
     return Group(table(rows, ["customer_id", "churn_risk", "contactable", "reasons"],
                        title=f"top at-risk of {result['customers']} buyers as of {result['as_of']} "
                        f"(mean risk {result['mean_risk']:.1%}); "
-                       f"{result['written']} churn_risk traits written"))
+                       f"{result['written']} traits written (churn_risk and churn_reasons)"))
 
 
 @churn_app.command("score")

@@ -235,4 +235,4 @@ def score_churn(store: Store, engine: Engine, *, as_of: datetime | str | None = 
     at_risk = [{"customer_id": data.X.index[i], "churn_risk": round(float(risk[i]), 4),
                 "contactable": data.X.index[i] in contactable, "reasons": reasons[i]} for i in best]
     return {"model": MODEL_NAME, "model_version": report["model_version"], "as_of": data.cutoff,
-            "customers": len(traits), "mean_risk": float(risk.mean()), "top": at_risk, "traits": traits}
+            "customers": len(data.X), "mean_risk": float(risk.mean()), "top": at_risk, "traits": traits}
