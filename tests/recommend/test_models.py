@@ -22,6 +22,7 @@ from cxlens.recommend import (
 from cxlens.recommend.data import Catalogue
 from cxlens.recommend.evaluate import evaluate_models, metrics_at_k
 from cxlens.recommend.models import load_bundle, save_bundle, train_bundle
+from cxlens.recommend.service import Recommend
 from cxlens.recommend.synthetic import latent_interactions
 
 DAY = 86_400
@@ -119,6 +120,22 @@ def test_replenishment_learns_each_persons_interval() -> None:
     assert model.score(np.array([0]), data.matrix(), now_days=40)[0, item] == pytest.approx(1.0)
     assert model.score(np.array([0]), data.matrix(), now_days=31)[0, item] < 0.1
     assert "about every 10 days" in model.explain(0, data.matrix(), item)
+
+
+def test_recommend_with_replenishment_lists_the_items_a_person_reorders() -> None:
+    """Re-orders are items already bought: excluding purchases left only items the model does not
+    score, each listed at 0 with "time to re-order" though the person never bought it."""
+    rng = np.random.default_rng(0)
+    users, items, times = [], [], []
+    for u in range(80):
+        for k in range(4):  # everyone re-buys one staple every 10 days
+            users.append(f"u{u}"), items.append(f"staple{u % 10}"), times.append((k * 10 + u % 5) * DAY)
+        for j in rng.choice(30, 5, replace=False):
+            users.append(f"u{u}"), items.append(f"i{j}"), times.append(int(rng.integers(0, 45)) * DAY)
+    data = Interactions.from_arrays(np.array(users), np.array(items), np.array(times))
+    found = Recommend(train_bundle(data)).recommend("u3", k=3, model="replenishment")
+    assert [r.item_id for r in found] == ["staple3"]
+    assert found[0].score > 0 and "you buy staple3 about every 10 days" in found[0].reason
 
 
 def test_content_model_recommends_items_nobody_bought_yet() -> None:

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from cxlens.errors import InvalidInputError
 from cxlens.recommend.base import anchored_reason, top_k
+from cxlens.recommend.content import Replenishment
 from cxlens.recommend.data import load_interactions
 from cxlens.recommend.evaluate import evaluate
 from cxlens.recommend.hybrid import Hybrid
@@ -171,6 +172,8 @@ class Recommend:
         scores = self.bundle.model(model).score(np.array([user]), self.history(user))
         best = top_k(scores, n)[0]
         best = best[best >= 0]
+        if model == Replenishment.name:
+            best = best[scores[0, best] > 0]  # items the person does not re-buy have nothing to say
         return Candidates(best, np.asarray(scores[0, best], np.float64), np.zeros(len(best), np.uint8),
                           np.full(len(best), -1), (model,), user, seen, weights, model, segment)
 
@@ -192,12 +195,17 @@ class Recommend:
 
     def recommend(self, customer_id: str | None, k: int = 10, model: str = "hybrid",
                   personalized: bool = True, exclude_purchased: bool = True) -> list[Recommendation]:
-        """The ``k`` best items for a person (or everyone), best first, each with its reason."""
+        """The ``k`` best items for a person (or everyone), best first, each with its reason.
+
+        Replenishment recommends re-orders, which are purchases by definition, so its items are
+        never excluded as already bought.
+        """
         if not 1 <= k <= MAX_K:
             raise InvalidInputError(f"k must be between 1 and {MAX_K}", field="k")
         found = self.candidates(customer_id, n=k + len(self.history_of(self.user_row(customer_id))[0]),
                                 model=model, personalized=personalized)
-        bought = set(found.seen[found.weights >= 1].tolist()) if exclude_purchased else set()
+        reorders = found.model == Replenishment.name
+        bought = set(found.seen[found.weights >= 1].tolist()) if exclude_purchased and not reorders else set()
         out = []
         pairs = zip(found.items.tolist(), found.scores.tolist(), strict=True)
         for position, (item, score) in enumerate(pairs):
