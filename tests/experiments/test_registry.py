@@ -105,6 +105,15 @@ def test_segment_targeting_status_and_holdout(store):
     assert assign(store, "draft", "u1")["reason"] == "the experiment is draft"
 
 
+def test_segment_targeting_matches_the_stored_segment_name_in_any_case(store):
+    """`segments build` writes "Champions"; the documented target `rfm_segment=champions` must
+    reach them, not leave the pilot without a single unit."""
+    store.execute("""INSERT INTO computed_traits VALUES
+        ('vip-1', 'rfm_segment', '"Champions"', 'rfm', '1', now())""")
+    create_experiment(store, {"key": "vip-offer", "segment": "rfm_segment=champions", "metrics": METRICS})
+    assert assign(store, "vip-offer", "vip-1")["in_experiment"] is True
+
+
 def test_rollout_keeps_units_as_coverage_grows(store):
     definition = create_experiment(store, {"key": "new-nav", "metrics": METRICS})
     definition.status, definition.rollout = "rolling_out", RolloutSpec(variant="treatment", coverage=0.1)

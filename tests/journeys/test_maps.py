@@ -83,6 +83,16 @@ def test_a_segment_limits_the_map_to_its_members(journeys):
     assert available_segments(journeys) == ["rfm_segment=at risk", "rfm_segment=champions"]
 
 
+def test_segment_values_match_as_the_docs_write_them(journeys):
+    """`segments build` stores the display names ("Champions", "At risk"); the documented
+    `rfm_segment=champions` / `rfm_segment=at risk` silently selected nobody."""
+    journeys.execute("""UPDATE computed_traits SET value = CASE customer_id
+        WHEN 'a' THEN '"Champions"' ELSE '"At risk"' END""")
+    for segment, members in (("rfm_segment=champions", 1), ("rfm_segment=at risk", 1),
+                             ("rfm_segment=Champions", 1)):
+        assert journey_map(journeys, population=Population(segment=segment))["customers"] == members
+
+
 @pytest.mark.parametrize(
     ("segment", "error", "message"),
     [

@@ -38,6 +38,7 @@ from cxlens.experiments.assignment import (
     record_exposures,
 )
 from cxlens.experiments.metrics import MetricDefinition
+from cxlens.profiles.computed import value_matches_sql
 from cxlens.store import Store
 
 Status = Literal["draft", "running", "rolling_out", "stopped"]
@@ -253,7 +254,7 @@ def rollout_key(definition: ExperimentDefinition) -> str:
 
 
 def in_segment(store: Store, segment: str | None, unit_id: str) -> bool:
-    """Is the unit (a customer id) in the target segment right now?"""
+    """Is the unit (a customer id) in the target segment right now? (trait values in any case)"""
     if not segment:
         return True
     if segment.startswith("audience:"):
@@ -269,7 +270,7 @@ def in_segment(store: Store, segment: str | None, unit_id: str) -> bool:
     return bool(
         store.scalar(
             "SELECT count(*) FROM computed_traits WHERE customer_id = ? AND name = ? AND "
-            "json_extract_string(value, '$') = ?",
+            + value_matches_sql("?"),
             [unit_id, name.strip().removeprefix("trait."), value.strip()],
         )
     )

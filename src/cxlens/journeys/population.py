@@ -3,8 +3,8 @@
 Every journey analysis (maps, flows, funnels, cohorts, paths) reads events through the same
 ``Population``, so "champions in Q1" means the same people everywhere. A segment is written
 ``NAME=VALUE`` for a computed trait (``rfm_segment=champions``, as the segments and predict rooms
-fill ``computed_traits``) or ``audience:NAME`` for a saved audience's current members; ``None`` or
-``all`` is everyone.
+fill ``computed_traits``; the value matches in any case) or ``audience:NAME`` for a saved
+audience's current members; ``None`` or ``all`` is everyone.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from cxlens.errors import InvalidInputError, NotFoundError
 from cxlens.journeys.stages import sql_literal
+from cxlens.profiles.computed import value_matches_sql
 from cxlens.store import Store
 
 
@@ -66,7 +67,7 @@ class Population:
             )
         return (
             f"SELECT customer_id FROM computed_traits WHERE name = {sql_literal(trait)} "
-            f"AND json_extract_string(value, '$') = {sql_literal(value)}"
+            f"AND {value_matches_sql(sql_literal(value))}"
         )
 
     def where(

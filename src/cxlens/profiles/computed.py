@@ -15,6 +15,16 @@ from cxlens.store import Store
 REQUIRED = ("customer_id", "name", "value", "model", "model_version")
 
 
+def value_matches_sql(value_sql: str) -> str:
+    """SQL condition: a ``computed_traits`` row's value equals ``value_sql`` (a literal or ``?``),
+    ignoring case.
+
+    Segments are typed by people (``rfm_segment=champions``, ``rfm_segment=at risk``) while the
+    segments room stores display names ("Champions", "At risk"); an exact comparison selected nobody.
+    """
+    return f"lower(json_extract_string(value, '$')) = lower({value_sql})"
+
+
 def write_computed_traits(store: Store, rows: Iterable[Mapping[str, Any]]) -> int:
     """Upsert computed traits; each row has customer_id, name, value (any JSON), model,
     model_version and optionally computed_at (default now). Returns rows written."""
