@@ -54,6 +54,19 @@ def test_first_seen_weekly_cohorts(events):
     assert first["retention"] == [1.0, 0.0]
 
 
+def test_months_without_the_return_event_are_zero_not_unobserved(store):
+    """The data ends at the last event, not at the last return event: months the cohort lived
+    through without anyone coming back are 0 %, not empty (which would lift the average curve)."""
+    add_events(store, [
+        {"cid": "a", "t": 0, "event": "Order Completed"},
+        {"cid": "a", "t": 35 * DAY, "event": "/", "type": "page"},
+        {"cid": "a", "t": 65 * DAY, "event": "/", "type": "page"},
+    ])
+    r = retention(store, period="month", periods=3, return_event="Order Completed")
+    assert r["cohorts"] == [{"cohort": "2025-01-01", "size": 1, "retention": [1.0, 0.0, 0.0, None]}]
+    assert r["average"] == [1.0, 0.0, 0.0, None]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -4,8 +4,9 @@ and the share of each cohort active again k periods later.
 Periods are calendar weeks (ISO, Monday first) or months in UTC. Period 0 is the cohort's own
 period; a later period counts a customer when they sent the *return event* (any event, or a named
 one such as ``Order Completed``) in it. Cells a cohort has not lived through yet (after the last
-period with data) are ``None``, not 0, so young cohorts do not drag the average curve down; the
-average curve weights each cohort by its size over the cohorts that could be observed.
+period with any journey event, whatever the return event) are ``None``, not 0, so young cohorts do
+not drag the average curve down; the average curve weights each cohort by its size over the
+cohorts that could be observed.
 """
 
 from __future__ import annotations
@@ -60,8 +61,9 @@ def retention(
         ORDER BY 1, 3 NULLS FIRST""",
         [*params, periods],
     )
+    # the data's last period, from any journey event: a month without the return event is a 0
     last = store.scalar(
-        f"SELECT date_trunc({unit}, max(timestamp)) FROM events WHERE {where} AND {back}", params
+        f"SELECT date_trunc({unit}, max(timestamp)) FROM events WHERE {where} AND {JOURNEY_TYPES}", params
     )
     cohorts: dict[Any, dict[str, Any]] = {}
     for r in rows:
