@@ -283,3 +283,22 @@ def test_cli_program(settings, tmp_path, capsys):
         run(["program", "initiatives", "decide", iid, "--decision", "scale", "--rationale", "x", *data]) == 4
     )
     assert run(["program", "initiatives", "advance", iid, *data]) == 5  # not scaling yet: a conflict
+
+
+def test_cli_program_input_mistakes_are_named(settings, tmp_path, capsys):
+    """A stage that is not a number, and a pilot file that does not parse, are input errors that
+    say so — not an "unexpected error" crash, nor a complaint about a "journey config"."""
+    pilot = tmp_path / "pilot.json"
+    pilot.write_text(json.dumps(PILOT))
+    data = ["--data-dir", str(settings.data_dir)]
+    create = ["program", "initiatives", "create", "--title", "SMS", "--objective", "calm", *data]
+    assert run([*create, "--pilot", str(pilot), "--stages", "0.1,half,1"]) == 2
+    err = capsys.readouterr().err
+    assert "rollout stage 'half' is not a number" in err and "unexpected" not in err
+    broken = tmp_path / "pilot.toml"
+    broken.write_text("key = \n")
+    assert run([*create, "--pilot", str(broken)]) == 2
+    err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+    assert f"pilot definition {broken}: not valid toml" in err and "journey" not in err
+    assert run(["experiments", "create", "--definition", str(broken), *data]) == 2
+    assert f"experiment definition {broken}: not valid toml" in " ".join(capsys.readouterr().err.split())

@@ -38,7 +38,7 @@ def create_command(
     as_json: JsonOption = False,
 ) -> None:
     """Register an experiment; client apps then ask GET /v1/experiments/assign for a unit's variant."""
-    raw = read_config_file(definition)
+    raw = read_config_file(definition, "experiment definition")
     with Store(settings_for(data_dir).store_path) as store:
         created = create_experiment(store, raw)
     emit(created.model_dump(), as_json=as_json)

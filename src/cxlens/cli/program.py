@@ -11,6 +11,7 @@ from rich.text import Text
 
 from cxlens.api.journeys import score_source
 from cxlens.cli.common import DataDirOption, JsonOption, emit, settings_for, table
+from cxlens.errors import InvalidInputError
 from cxlens.experiments import program, program_kpis
 from cxlens.journeys.stages import read_config_file
 from cxlens.store import Store
@@ -44,6 +45,20 @@ INITIATIVE_COLUMNS = [
 
 def _store(data_dir: Path | None, read_only: bool = False) -> Store:
     return Store(settings_for(data_dir).store_path, read_only=read_only)
+
+
+def _stages(text: str) -> list[float]:
+    """``--stages 0.1,0.5,1`` as numbers; a part that is not one is named (the range is checked later)."""
+    values = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            values.append(float(part))
+        except ValueError:
+            raise InvalidInputError(f"rollout stage {part!r} is not a number: write shares such as "
+                                    "0.1,0.5,1", field="stages") from None
+    return values
 
 
 def _initiative(r: dict[str, Any]) -> Group:
@@ -103,11 +118,11 @@ def initiatives_create(
             store,
             title=title,
             objective=objective,
-            pilot=read_config_file(pilot),
+            pilot=read_config_file(pilot, "pilot definition"),
             kpi_key=kpi,
             kpi_target=kpi_target,
             segment=segment,
-            stages=[float(s) for s in stages.split(",") if s.strip()],
+            stages=_stages(stages),
             tags=tags,
         )
     emit(result, as_json=as_json, render=_initiative)

@@ -232,19 +232,23 @@ def stage_model_from_dict(raw: Mapping[str, Any]) -> StageModel:
     )
 
 
-def read_config_file(path: Path | str) -> dict[str, Any]:
-    """A journey config file (``.json`` or ``.toml``) as a dict, with errors that name the file."""
+def read_config_file(path: Path | str, what: str = "journey config") -> dict[str, Any]:
+    """A config file (``.json`` or ``.toml``) as a dict, with errors that name the file.
+
+    ``what`` names the file in messages: experiment and pilot definitions are read here too, and
+    a broken one must not be reported as a journey config.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise InvalidInputError(f"journey config {path}: no such file", field="config") from exc
+        raise InvalidInputError(f"{what} {path}: no such file", field="config") from exc
     try:
         parsed = tomllib.loads(text) if path.suffix.lower() == ".toml" else jsonutil.loads(text)
     except (tomllib.TOMLDecodeError, jsonutil.JSONDecodeError) as exc:
         raise InvalidInputError(
-            f"journey config {path}: not valid {path.suffix.lstrip('.') or 'JSON'} ({exc})", field="config"
+            f"{what} {path}: not valid {path.suffix.lstrip('.') or 'JSON'} ({exc})", field="config"
         ) from exc
     if not isinstance(parsed, dict):
-        raise InvalidInputError(f"journey config {path}: the top level must be an object", field="config")
+        raise InvalidInputError(f"{what} {path}: the top level must be an object", field="config")
     return parsed
