@@ -59,6 +59,10 @@ def test_create_get_list(store):
             {"key": "x", "namespace": {"name": "n", "start": 0.5, "end": 0.2}, "metrics": METRICS},
             "start must be",
         ),
+        # refused on creation: once stored, every assignment request for it failed with a 400
+        ({"key": "x", "segment": "champions", "metrics": METRICS}, "segment: .*NAME=VALUE"),
+        ({"key": "x", "segment": "rfm_segment=", "metrics": METRICS}, "segment: .*NAME=VALUE"),
+        ({"key": "x", "segment": "audience: ", "metrics": METRICS}, "segment: .*audience:NAME"),
     ],
 )
 def test_bad_definitions_name_the_field(store, definition, message):

@@ -162,9 +162,27 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _check_segment(segment: str | None) -> None:
+    """A target segment's notation, checked on creation: a malformed one, once stored, made every
+    assignment request for the experiment fail. (Stored definitions are not re-checked on load.)"""
+    if not segment:
+        return
+    if segment.startswith("audience:"):
+        ok = bool(segment.removeprefix("audience:").strip())
+    else:
+        name, sep, value = segment.partition("=")
+        ok = bool(sep and name.strip() and value.strip())
+    if not ok:
+        raise InvalidInputError(
+            f"experiment definition: segment: {segment!r} is not understood: write NAME=VALUE "
+            "(a computed trait) or audience:NAME", field="segment",
+        )
+
+
 def create_experiment(store: Store, raw: dict[str, Any] | ExperimentDefinition) -> ExperimentDefinition:
     """Register a new experiment; a key in use is a conflict (experiment keys are never reused)."""
     definition = parse_definition(raw)
+    _check_segment(definition.segment)
     if store.scalar("SELECT count(*) FROM experiment_definitions WHERE experiment_key = ?", [definition.key]):
         raise ConflictError(
             f"experiment {definition.key!r} already exists; pick another key", key=definition.key
