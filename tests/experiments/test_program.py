@@ -217,10 +217,13 @@ def test_kpi_progress_per_quarter_with_target_and_year_on_year(store):
     assert latest["change_yoy"] == 20.0 and latest["change_previous"] is None  # 2024-Q4 had no orders
     assert latest["progress"] == pytest.approx(120 / 110)
     create_kpi(store, key="repeat", name="Repeat", measure="repeat_rate", target=0.5, period="year")
-    assert [(r["period"], r["value"]) for r in kpi_progress(store, "repeat")["rows"]] == [
+    repeat = kpi_progress(store, "repeat")["rows"]
+    assert [(r["period"], r["value"]) for r in repeat] == [
         ("2024", 0.0),
         ("2025", pytest.approx(2 / 3)),
     ]  # 2025: a and b had bought before, c had not
+    # a value of 0 is 0 % of the way to the target, not unknown
+    assert [r["progress"] for r in repeat] == [0.0, pytest.approx((2 / 3) / 0.5)]
     create_kpi(store, key="nps", name="NPS", measure="nps", target=30, period="month")
     scores = kpi_progress(store, "nps", scores=lambda metric, period: [{"period": "2025-03", "score": 35.0}])
     assert scores["latest"]["met"] and scores["latest"]["period"] == "2025-03"

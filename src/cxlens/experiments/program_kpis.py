@@ -117,6 +117,17 @@ def _ordinal(label: str, period: str) -> int:
     return year * PER_YEAR[period] + sub - 1
 
 
+def _progress(value: float, target: float, up: bool) -> float | None:
+    """Value / target (target / value when lower is better); None only where that divides by 0.
+
+    A value of 0 is no progress towards a higher target (0, not unknown), and meets a lower one
+    beyond any ratio.
+    """
+    if up:
+        return value / target if target else None
+    return target / value if value else None
+
+
 def kpi_progress(
     store: Store, key: str, *, period: str | None = None, last: int = 8, scores: ScoreSource | None = None
 ) -> dict[str, Any]:
@@ -144,7 +155,7 @@ def kpi_progress(
     for o in sorted(by_ordinal)[-last:]:
         label, value = by_ordinal[o]
         previous, year_ago = by_ordinal.get(o - 1), by_ordinal.get(o - PER_YEAR[period])
-        progress = (value / target if up else target / value) if target and value else None
+        progress = _progress(value, target, up)
         rows.append(
             {
                 "period": label,
