@@ -104,3 +104,21 @@ def test_errors_are_messages_not_tracebacks(args: list[str], message: str, capsy
     err = capsys.readouterr().err
     assert code != 0
     assert message in err and "Traceback" not in err
+
+
+def test_a_negative_horizon_is_refused_for_every_model(tmp_path: Path, donations, capsys) -> None:
+    """--horizon -1 crashed sBG scoring ("unexpected error: ValueError"), gave BG/BB negative
+    expected purchases and reported purchase models' horizon in weeks the user never typed."""
+    survivors = tmp_path / "survivors.csv"
+    pd.DataFrame({"survivors": [1000, 631, 468, 382]}).to_csv(survivors, index=False)
+    summary = tmp_path / "donations.csv"
+    donations.to_csv(summary, index=False)
+    for model, data in (("sbg", ["--summary", str(survivors)]), ("bgbb", ["--summary", str(summary)])):
+        saved = tmp_path / f"{model}.json"
+        assert run(["clv", "fit", "--model", model, *data, "--save", str(saved)]) == 0
+        score_data = data if model == "bgbb" else []
+        capsys.readouterr()
+        assert run(["clv", "score", "--model-file", str(saved), *score_data, "--horizon", "-1"]) == 2
+        err = " ".join(capsys.readouterr().err.split())
+        assert "--horizon must be 0 or more" in err and "got -1" in err and "unexpected" not in err
+

@@ -154,6 +154,9 @@ def score(model_file: Path | str, spec: DataSpec, *, horizon: int = 12, discount
     ``discount_rate``. BG/BB: ``p_alive`` and expected transactions in the next ``horizon``
     opportunities. sBG: survival and retention for periods 0..``horizon``.
     """
+    if horizon < 0:  # checked here, in the unit the user typed, before any model converts it
+        raise InvalidInputError(f"--horizon must be 0 or more (months; BG/BB: opportunities; sBG: periods), "
+                                f"got {horizon}", horizon=horizon)
     main, spend = load_bundle(model_file)
     if isinstance(main, ShiftedBetaGeoModel):
         t = np.arange(horizon + 1)
