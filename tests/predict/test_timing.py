@@ -53,6 +53,12 @@ def test_next_purchase_shrinks_toward_the_population_rhythm():
     assert out.loc["twice", "overdue_days"] == pytest.approx(50 - out.loc["twice", "interval_days"])
     assert out.loc["steady", "overdue_days"] == 0
     assert {"p_alive", "expected_orders_30d"} <= set(out.columns)
+    # a horizon that is not a positive number of days is refused (it used to drop the BG/NBD
+    # columns with a warning and write the traits without them)
+    for horizon in (0, -5):
+        message = f"horizon must be a whole number of days ≥ 1, got {horizon}"
+        with pytest.raises(InvalidInputError, match=message):
+            next_purchase(features, as_of, horizon_days=horizon)
 
 
 def test_cli_writes_timing_traits_only_for_marketing_consent(store, settings, capsys):

@@ -43,6 +43,9 @@ def next_purchase(features: pd.DataFrame, as_of: datetime, *, prior_strength: fl
     """Expected next order date of every buyer in ``features`` (a feature-layer frame)."""
     if prior_strength < 0:
         raise InvalidInputError(f"prior_strength must be ≥ 0, got {prior_strength}")
+    if not isinstance(horizon_days, int) or horizon_days < 1:
+        raise InvalidInputError(f"the timing horizon must be a whole number of days ≥ 1, "
+                                f"got {horizon_days!r}")
     buyers = features[features["frequency"] > 0]
     if buyers.empty:
         raise InvalidInputError("no customer has bought yet: next-purchase timing needs orders")
