@@ -72,3 +72,14 @@ def test_a_parsed_statement_runs_again_with_new_parameters_in_every_thread(tmp_p
         assert store.records(read, ["v5"]) == [{"i": 5}]
         with pytest.raises(ValueError, match="exactly one"):
             store.statement("SELECT 1; SELECT 2")
+
+
+def test_reading_a_store_that_does_not_exist_says_so_not_that_it_is_busy(tmp_path) -> None:
+    """A read-only command on a fresh data directory blamed a running `cxlens serve` that
+    does not exist; the store is simply not there yet."""
+    from cxlens.errors import NotFoundError
+
+    path = tmp_path / "nowhere" / "cxlens.duckdb"
+    with pytest.raises(NotFoundError, match=f"no store at {path}"):
+        Store(path, read_only=True)
+    assert not path.parent.exists()

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from cxlens.errors import StoreBusyError
+from cxlens.errors import NotFoundError, StoreBusyError
 
 SCHEMA_PACKAGE = "cxlens.store.schema"
 
@@ -46,6 +46,13 @@ class Store:
         self.read_only = read_only
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif str(self.path) != ":memory:" and not self.path.exists():
+            # DuckDB reports a missing file like a locked one; say which it is
+            raise NotFoundError(
+                f"no store at {self.path} yet: build one (cxlens demo --no-serve, cxlens import FILE) "
+                "or point --data-dir at an existing one",
+                path=str(self.path),
+            )
         try:
             self._conn = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
