@@ -26,3 +26,14 @@ def test_usage_errors_name_the_option_and_exit_2(tmp_path, capsys, argv, says) -
 def test_help_exits_0(capsys) -> None:
     assert run(["--help"]) == 0
     assert "Usage" in capsys.readouterr().out
+
+
+def test_cxlens_debug_is_not_read_as_a_setting(tmp_path, monkeypatch, capsys) -> None:
+    """The crash message says "set CXLENS_DEBUG=1 for the traceback"; doing so made every command
+    fail with "invalid settings: debug: Extra inputs are not permitted"."""
+    from cxlens.store import Store
+
+    Store(tmp_path / "cxlens.duckdb").close()
+    monkeypatch.setenv("CXLENS_DEBUG", "1")
+    assert run(["experiments", "list", "--data-dir", str(tmp_path)]) == 0
+    assert "invalid settings" not in capsys.readouterr().err

@@ -125,6 +125,7 @@ def load_settings(data_dir: Path | str | None = None, **overrides: Any) -> Setti
     values: dict[str, Any] = {}
     env = {k[len(ENV_PREFIX):].lower(): v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
     env.pop("config", None)
+    env.pop("debug", None)  # read by the CLI (tracebacks on a crash), not a setting
     resolved_dir = Path(data_dir or env.get("data_dir") or Settings.model_fields["data_dir"].default)
 
     config_file = os.environ.get(f"{ENV_PREFIX}CONFIG") or resolved_dir / CONFIG_FILE_NAME
