@@ -37,3 +37,24 @@ def test_cxlens_debug_is_not_read_as_a_setting(tmp_path, monkeypatch, capsys) ->
     monkeypatch.setenv("CXLENS_DEBUG", "1")
     assert run(["experiments", "list", "--data-dir", str(tmp_path)]) == 0
     assert "invalid settings" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("column", ["[/red]", "rating [stars]"])
+def test_error_messages_are_printed_as_text_not_markup(tmp_path, capsys, column) -> None:
+    """A message quotes what the user typed; brackets in it are text, not Rich styling tags."""
+    answers = tmp_path / "answers.csv"
+    answers.write_text("score\n5\n")
+    assert run(["voc", "csat", "--data", str(answers), "--score-col", column]) == 2
+    err = capsys.readouterr().err
+    assert f"unknown column '{column}'" in err.replace("\n", " ")
+    assert "bug" not in err
+
+
+def test_table_cells_are_printed_as_text_not_markup(tmp_path, capsys) -> None:
+    """Comments, titles and ids are the customer's text: '[/b]' in one must print, not crash the table."""
+    comments = tmp_path / "comments.csv"
+    comments.write_text('comment\n"great [/b] stuff"\n"ok [red]bad[/red]"\n')
+    assert run(["voc", "sentiment", "--data", str(comments), "--column", "comment"]) == 0
+    out = capsys.readouterr().out
+    assert "[/b]" in out
+    assert "[red]bad[/red]" in out

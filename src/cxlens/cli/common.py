@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -51,8 +52,9 @@ def table(
     *,
     title: str | None = None,
 ) -> Table:
-    """A clean Rich table; dict rows are read by column name."""
-    out = Table(title=title, header_style="bold", show_edge=False, pad_edge=False)
+    """A clean Rich table; dict rows are read by column name, and the title and cells are plain text."""
+    out = Table(title=None if title is None else escape(title), header_style="bold", show_edge=False,
+                pad_edge=False)
     for col in columns:
         out.add_column(col)
     for row in rows:
@@ -62,11 +64,12 @@ def table(
 
 
 def _cell(value: Any) -> str:
+    """The cell's text, markup-escaped: values are data (comments, titles, ids), never Rich styling."""
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
     if isinstance(value, dict | list):
-        return jsonutil.dumps_str(value)
-    return str(value)
+        return escape(jsonutil.dumps_str(value))
+    return escape(str(value))
 
 
 def emit(value: Any, *, as_json: bool, render: Callable[[Any], Any] | None = None) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 import typer
+from rich.markup import escape
 
 from cxlens.cli.common import err_console
 from cxlens.errors import CxlensError
@@ -73,8 +74,8 @@ def run(argv: list[str] | None = None) -> int:
     except _USAGE_ERRORS as exc:  # a mistyped command line: click's own message and exit code
         exc.show()
         return int(exc.exit_code)
-    except CxlensError as exc:
-        err_console.print(f"[bold red]error:[/bold red] {exc.message}")
+    except CxlensError as exc:  # messages quote user input: brackets in it are text, not markup
+        err_console.print(f"[bold red]error:[/bold red] {escape(exc.message)}")
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -82,7 +83,7 @@ def run(argv: list[str] | None = None) -> int:
         if os.environ.get("CXLENS_DEBUG"):
             raise
         err_console.print(
-            f"[bold red]unexpected error:[/bold red] {type(exc).__name__}: {exc}\n"
+            f"[bold red]unexpected error:[/bold red] {type(exc).__name__}: {escape(str(exc))}\n"
             "[dim]this is a bug in cxlens; set CXLENS_DEBUG=1 for the traceback and report it[/dim]"
         )
         return 1
