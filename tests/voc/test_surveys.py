@@ -81,12 +81,43 @@ def test_micro_survey_and_csat_scales(store):
             "questions",
         ),
         ({"colour": "red"}, "colour"),
+        # a misspelt option would otherwise be dropped silently: this question would stay required
+        (
+            {"questions": [{"id": "q", "kind": "nps", "label": "?", "requried": False}]},
+            "questions[0].requried",
+        ),
+        (
+            {
+                "questions": [
+                    {"id": "q", "kind": "likert", "label": "?", "items": [{"id": "a", "lable": "A"}]}
+                ]
+            },
+            "questions[0].items[0].lable",
+        ),
     ],
 )
 def test_bad_definitions_name_the_field(store, change, field):
     with pytest.raises(InvalidInputError) as caught:
         surveys.save_survey(store, {**CSAT_SUPPORT, **change})
     assert caught.value.details["field"] == field
+
+
+def test_the_documented_example_definition_is_valid(store, tmp_path):
+    """The YAML in docs/surveys.md is what new users copy first: it must load as written."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "surveys.md").read_text()
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "checkout.yaml"
+    path.write_text(example)
+    survey = surveys.save_survey(store, surveys.read_definition_file(path))
+    assert [q.question_id for q in survey.questions] == ["nps", "ease", "why"]
+    assert survey.question("nps").label == "How likely are you to recommend us?"
+
+
+def test_a_definition_file_that_is_not_utf8_is_refused_by_name(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("id: s\ntitle: Caf\xe9\n".encode("latin-1"))
+    with pytest.raises(InvalidInputError, match="latin1.yaml is not UTF-8 text"):
+        surveys.read_definition_file(path)
 
 
 def test_unknown_survey_and_question_are_not_found(store):

@@ -35,6 +35,10 @@ _ANCHORS = {
 }
 LIKERT_POINTS = (5, 7)
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_SURVEY_FIELDS = {"id", "title", "touchpoint", "stage", "intro", "thanks", "questions"}
+# ``scale`` is derived from the kind; stored definitions (and ``show --json``) carry it.
+_QUESTION_FIELDS = {"id", "kind", "label", "required", "anchors", "points", "items", "scale"}
+_ITEM_FIELDS = {"id", "label"}
 TEXT_MAX_LENGTH = 2000
 
 
@@ -134,10 +138,20 @@ def _identifier(value: Any, where: str) -> str:
     return text
 
 
+def _refuse_unknown(raw: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    """A misspelt option (``requried: false``) would otherwise be ignored and its default kept."""
+    unknown = sorted(set(raw) - allowed, key=str)
+    if unknown:
+        raise InvalidInputError(
+            f"unknown field(s) in {where}: {', '.join(map(str, unknown))}", field=f"{where}.{unknown[0]}"
+        )
+
+
 def _parse_question(raw: Any, index: int) -> Question:
     where = f"questions[{index}]"
     if not isinstance(raw, Mapping):
         raise InvalidInputError(f"{where} must be an object with id, kind and label", field=where)
+    _refuse_unknown(raw, _QUESTION_FIELDS, where)
     kind = raw.get("kind")
     if kind not in QUESTION_KINDS:
         raise InvalidInputError(
@@ -167,6 +181,9 @@ def _parse_question(raw: Any, index: int) -> Question:
             raise InvalidInputError(
                 f"{where}: a likert question needs items [{{id, label}}, ...]", field=f"{where}.items"
             )
+        for i, it in enumerate(items_raw):
+            if isinstance(it, Mapping):
+                _refuse_unknown(it, _ITEM_FIELDS, f"{where}.items[{i}]")
         items = tuple(
             (
                 _identifier(it.get("id") if isinstance(it, Mapping) else None, f"{where}.items[{i}].id"),
@@ -184,7 +201,7 @@ def parse_definition(data: Any) -> Survey:
     """Check a definition (a dict, as from JSON/YAML) and return it as an unsaved :class:`Survey`."""
     if not isinstance(data, Mapping):
         raise InvalidInputError("a survey definition must be an object with id, title and questions")
-    unknown = set(data) - {"id", "title", "touchpoint", "stage", "intro", "thanks", "questions"}
+    unknown = set(data) - _SURVEY_FIELDS
     if unknown:
         raise InvalidInputError(
             f"unknown survey field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
@@ -212,9 +229,13 @@ def read_definition_file(path: Path | str) -> dict[str, Any]:
     """A definition from a ``.json``, ``.yaml`` or ``.yml`` file (not yet checked)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidInputError(f"cannot read {path}: {exc.strerror}", field="file") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8", field="file"
+        ) from None
     if path.suffix.lower() in (".yaml", ".yml"):
         import yaml
 
