@@ -92,6 +92,7 @@ def test_a_small_wobble_is_noise() -> None:
         ([1, 4.5], "csat", "row 1"),
         ([3, float("nan")], "ces", "row 1"),
         ([0, 5], "csat", "row 0"),
+        (["9", "abc", "x"], "nps", "nps score 'abc' in row 1 is not a number \\(2 such rows in all\\)"),
     ],
 )
 def test_off_scale_scores_are_named_by_row(values, metric, fragment) -> None:

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportions_ztest
 
@@ -69,6 +70,22 @@ def scale_for(metric: str) -> Scale:
         ) from None
 
 
+def _refuse_non_numbers(values: Any, metric: str, labels: Sequence[Any] | None) -> None:
+    """Name the first answer that is text rather than a number (as off-scale answers are named)."""
+    raw = pd.Series(list(values), dtype=object)
+    bad = (pd.to_numeric(raw, errors="coerce").isna() & raw.notna()).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        row = labels[i] if labels is not None else i
+        raise InvalidInputError(
+            f"{metric} score {raw.iloc[i]!r} in row {row} is not a number ({int(bad.sum())} such rows "
+            "in all); fix or drop them",
+            metric=metric,
+            row=row if isinstance(row, int | str) else str(row),
+            count=int(bad.sum()),
+        )
+
+
 def validate_scores(values: Any, metric: str, *, labels: Sequence[Any] | None = None) -> np.ndarray:
     """Return ``values`` as floats, or raise naming the first row that is missing or off the scale.
 
@@ -78,6 +95,7 @@ def validate_scores(values: Any, metric: str, *, labels: Sequence[Any] | None = 
     try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError) as exc:
+        _refuse_non_numbers(values, metric, labels)
         raise InvalidInputError(f"{metric} scores must be numbers: {exc}", metric=metric) from exc
     if arr.ndim != 1:
         raise InvalidInputError(f"{metric} scores must be one column, got shape {arr.shape}")
