@@ -98,3 +98,6 @@ def test_driver_input_problems() -> None:
         driver_analysis(frame.assign(k=1.0), "y", ["a", "k"])
     with pytest.raises(InvalidInputError, match="'a' is not numeric"):
         driver_analysis(frame.assign(a="high"), "y", ["a", "b"])
+    # a text target read as 'too few respondents: 0 complete rows'
+    with pytest.raises(InvalidInputError, match="target 'y' holds 'male' in row 0, not a number"):
+        driver_analysis(frame.assign(y="male"), "y", ["a", "b"])

@@ -86,3 +86,11 @@ def test_pls_refuses_bad_models(ecsi: pd.DataFrame) -> None:
         PLSPathModel("A =~ imag1 + imag2\nB =~ sat1 + sat9\nB ~ A").fit(ecsi)
     with pytest.raises(InvalidInputError, match="too few respondents"):
         PLSPathModel("A =~ imag1 + imag2\nB =~ sat1 + sat2\nB ~ A").fit(ecsi.head(5))
+
+
+def test_a_text_answer_among_the_items_is_named_by_column_and_row() -> None:
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame(rng.normal(size=(40, 4)), columns=["a1", "a2", "b1", "b2"]).astype(object)
+    data.loc[7, "b2"] = "male"
+    with pytest.raises(InvalidInputError, match="model item 'b2' holds 'male' in row 7, not a number"):
+        PLSPathModel("A =~ a1 + a2\nB =~ b1 + b2\nB ~ A").fit(data)

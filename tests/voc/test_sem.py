@@ -112,3 +112,11 @@ def test_parser_reads_all_three_operators() -> None:
     assert spec.covariances == [("A", "B")]
     with pytest.raises(InvalidInputError, match="unknown column 'c'"):
         spec.check_columns(pd.Index(["a1", "a2", "b1"]))
+
+
+def test_a_text_answer_among_the_items_is_named_by_column_and_row() -> None:
+    """A stray 'n/a' in one item must be a clear input error, not semopy's float conversion failure."""
+    data = holzinger39.get_data().astype({"x2": object})
+    data.loc[data.index[3], "x2"] = "n/a"
+    with pytest.raises(InvalidInputError, match=r"model item 'x2' holds 'n/a' in row \d+, not a number"):
+        StructuralEquationModel(HS_SPEC).fit(data)

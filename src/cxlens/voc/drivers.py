@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from cxlens.errors import InvalidInputError, ModelNotFittedError
+from cxlens.voc.tables import numeric_columns
 
 MAX_EXACT_DRIVERS = 15  # 2^15 subsets; beyond that use relative weights
 QUADRANTS = ("fix first", "keep up", "maintain", "low priority")
@@ -114,7 +115,9 @@ class DriverAnalysis:
         bad = [c for c in x if x[c].isna().any() and not drivers[c].isna().any()]
         if bad:
             raise InvalidInputError(f"driver column {bad[0]!r} is not numeric", column=bad[0])
-        y = pd.to_numeric(pd.Series(outcome, index=drivers.index), errors="coerce")
+        y_raw = pd.Series(outcome, index=drivers.index)
+        y = numeric_columns(y_raw.to_frame(y_raw.name if y_raw.name is not None else "outcome"), "target")
+        y = y.iloc[:, 0]
         keep = x.notna().all(axis=1) & y.notna()
         x, y = x[keep], y[keep]
         p = x.shape[1]

@@ -32,6 +32,7 @@ import pandas as pd
 from cxlens.errors import InvalidInputError, ModelNotFittedError
 from cxlens.voc.reliability import block_quality
 from cxlens.voc.spec import ModelSpec, parse_spec
+from cxlens.voc.tables import numeric_columns
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +140,8 @@ class PLSPathModel:
             raise InvalidInputError("a PLS path model needs at least one structural line 'LV ~ LV'")
         order = _order(spec)
         spec.check_columns(data.columns)
-        frame = data[spec.indicators]
-        try:
-            x = frame.to_numpy(dtype=float)
-        except ValueError as exc:
-            raise InvalidInputError(f"model items must be numeric: {exc}") from exc
+        frame = numeric_columns(data[spec.indicators], "model item")
+        x = frame.to_numpy(dtype=float)
         if np.isnan(x).any():
             col = frame.columns[np.isnan(x).any(axis=0)][0]
             raise InvalidInputError(

@@ -30,6 +30,7 @@ import pandas as pd
 from cxlens.errors import InvalidInputError, ModelNotFittedError
 from cxlens.voc.reliability import block_quality
 from cxlens.voc.spec import ModelSpec, parse_spec
+from cxlens.voc.tables import numeric_columns
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class StructuralEquationModel:
                 ]
             )
         )
-        frame = data[observed]
+        frame = numeric_columns(data[observed], "model item")
         if frame.isna().any().any():
             col = frame.columns[frame.isna().any()][0]
             raise InvalidInputError(

@@ -31,3 +31,23 @@ def read_table(path: Path | str) -> pd.DataFrame:
     if frame.empty:
         raise InvalidInputError(f"{path} has no rows", path=str(path))
     return frame
+
+
+def numeric_columns(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    """``frame`` as floats; a value that is there but is not a number is named by column and row.
+
+    Missing values stay missing (each caller decides what they mean); text such as ``n/a`` or a
+    ``gender`` column named as an item is a mistake in the data or the model, so it is refused here
+    rather than surfacing as a float-conversion error deep inside an estimator.
+    """
+    numbers = frame.apply(pd.to_numeric, errors="coerce")
+    text = numbers.isna() & frame.notna()
+    if text.to_numpy().any():
+        column = text.columns[text.any()][0]
+        row = text.index[text[column].to_numpy()][0]
+        raise InvalidInputError(
+            f"{what} {column!r} holds {frame.at[row, column]!r} in row {row}, not a number",
+            column=str(column),
+            row=str(row),
+        )
+    return numbers.astype(float)
