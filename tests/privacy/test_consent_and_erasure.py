@@ -114,3 +114,37 @@ def test_choices_are_read_even_behind_a_json_escape(store, settings) -> None:
     load(store, settings, [event(1, user_id="u1", context='{"\\u0063onsent": {"marketing": false}}'),
                            event(2, user_id="u2", context='{"ip": "1.2.3.4"}')])
     assert store.fetchall("SELECT purpose, granted FROM consent_events") == [("marketing", False)]
+
+
+def test_erase_follows_the_person_into_follow_ups_and_experiments(store, settings) -> None:
+    """Task history (agents' notes), webhook bodies (the customer id) and experiment units hang off the
+    person by task id or unit id, not by a customer_id column: they are exported and erased too."""
+    load(store, settings, [event(1, user_id="u1", anonymous_id="a1")])
+    load(store, settings, [event(2, user_id="u2", anonymous_id="a2")])
+    mine, theirs = mapping(store)[("user_id", "u1")], mapping(store)[("user_id", "u2")]
+    for task, customer in (("task_1", mine), ("task_2", theirs)):
+        store.execute("INSERT INTO voc_tasks (task_id, rule_id, response_key, customer_id, status, "
+                      "responded_at, due_at, created_at, updated_at) "
+                      "VALUES (?, 'detractor', ?, ?, 'resolved', now(), now(), now(), now())",
+                      [task, task, customer])
+        store.execute("INSERT INTO voc_task_history VALUES (?, now(), 'cli', 'note', NULL, NULL, ?)",
+                      [task, f"called {customer}"])
+        store.execute("INSERT INTO voc_webhook_deliveries (delivery_id, webhook_id, event, task_id, payload, "
+                      "state, created_at) VALUES (?, 'wh_1', 'task.created', ?, ?, 'delivered', now())",
+                      [f"d_{task}", task, f'{{"task": {{"customer_id": "{customer}"}}}}'])
+        store.execute("INSERT INTO exposures VALUES ('checkout-flow', 'express', ?, now())", [customer])
+        store.execute("INSERT INTO experiment_units VALUES ('checkout-flow', ?, 'express', now(), false, 1)",
+                      [customer])
+    exported = export_person(store, settings, "user_id:u1", "tester")["data"]
+    assert [r["note"] for r in exported["voc_task_history"]] == [f"called {mine}"]
+    assert [r["task_id"] for r in exported["voc_webhook_deliveries"]] == ["task_1"]
+    assert [r["unit_id"] for r in exported["exposures"]] == [mine]
+    assert [r["unit_id"] for r in exported["experiment_units"]] == [mine]
+    counts = erase_person(store, settings, "user_id:u1", "tester")["counts"]
+    assert {t: counts[t] for t in ("voc_task_history", "voc_webhook_deliveries", "exposures",
+                                   "experiment_units")} == dict.fromkeys(
+        ("voc_task_history", "voc_webhook_deliveries", "exposures", "experiment_units"), 1)
+    for table, column in (("voc_task_history", "task_id"), ("voc_webhook_deliveries", "task_id"),
+                          ("exposures", "unit_id"), ("experiment_units", "unit_id")):
+        left = [r[0] for r in store.fetchall(f"SELECT {column} FROM {table}")]
+        assert left == (["task_2"] if column == "task_id" else [theirs]), table

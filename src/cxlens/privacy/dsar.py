@@ -2,8 +2,9 @@
 
 Both start from any identifier (``identity.lookup``), include ids merged into the customer, and
 cover every table with a ``customer_id`` column (found in ``information_schema``, so tables the
-analytics add later are included), plus what hangs off them: order items by order, the identity
-graph by identifier, the merge log by customer id. Erasure then suppresses the person's
+analytics add later are included), plus what hangs off them (``_LINKED``: order items by order,
+follow-up task history and webhook deliveries by task, experiment exposures and units by unit id),
+the identity graph by identifier, the merge log by customer id. Erasure then suppresses the person's
 identifiers (keyed hashes) so re-sent events are refused. Both are written to the audit log with
 a request id, the actor and counts — never the identifier itself.
 """
@@ -26,6 +27,17 @@ from cxlens.store import Store
 log = logging.getLogger(__name__)
 
 _JSON_COLUMNS = {"properties", "traits", "context", "value", "evidence", "attributes", "details"}
+
+# Tables that hold the person under another key than ``customer_id``, as a condition on the
+# person's customer ids (``{ids}``, used once). An experiment's unit id is the customer id; a task's
+# history holds the agents' notes and its webhook deliveries the signed body naming the customer.
+_LINKED = {
+    "order_items": "order_id IN (SELECT order_id FROM orders WHERE customer_id IN {ids})",
+    "voc_task_history": "task_id IN (SELECT task_id FROM voc_tasks WHERE customer_id IN {ids})",
+    "voc_webhook_deliveries": "task_id IN (SELECT task_id FROM voc_tasks WHERE customer_id IN {ids})",
+    "exposures": "unit_id IN {ids}",
+    "experiment_units": "unit_id IN {ids}",
+}
 
 
 def _decode(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -56,9 +68,9 @@ def export_person(store: Store, settings: Settings, identifier: str, actor: str)
             f"SELECT * FROM {_q(table)} WHERE customer_id IN {_ids_param(ids)}", ids))
     data["identities"] = store.records(
         "SELECT kind, value, first_seen, last_seen FROM identities WHERE customer_id = ?", [customer_id])
-    data["order_items"] = store.records(f"""
-        SELECT * FROM order_items WHERE order_id IN
-            (SELECT order_id FROM orders WHERE customer_id IN {_ids_param(ids)})""", ids)
+    for table, condition in _LINKED.items():
+        data[table] = store.records(
+            f"SELECT * FROM {_q(table)} WHERE {condition.format(ids=_ids_param(ids))}", ids)
     data["merges"] = _decode(store.records(f"""
         SELECT * FROM merges WHERE from_customer_id IN {_ids_param(ids)}
            OR into_customer_id IN {_ids_param(ids)} ORDER BY merged_at""", ids + ids))
@@ -78,8 +90,9 @@ def erase_person(store: Store, settings: Settings, identifier: str, actor: str) 
         in_ids = _ids_param(ids)
         identifiers = [(k, v) for k, v in store.fetchall(
             "SELECT kind, value FROM identities WHERE customer_id = ?", [customer_id])]
-        counts["order_items"] = _count(store, f"""DELETE FROM order_items WHERE order_id IN
-            (SELECT order_id FROM orders WHERE customer_id IN {in_ids})""", ids)
+        for table, condition in _LINKED.items():  # before the tables they hang off
+            where = condition.format(ids=in_ids)
+            counts[table] = _count(store, f"DELETE FROM {_q(table)} WHERE {where}", ids)
         for table in sorted(customer_tables(store)):
             counts[table] = _count(store, f"DELETE FROM {_q(table)} WHERE customer_id IN {in_ids}", ids)
         store.execute("CREATE OR REPLACE TEMP TABLE _dsar_ids AS SELECT kind, value FROM identities "
