@@ -247,3 +247,18 @@ def test_a_failed_load_stops_the_import_and_its_conversion_thread(store, setting
                     on_progress=fail_on_second)
     assert len(calls) == 2 and threading.active_count() == before
     assert _count(store, "SELECT count(*) FROM events") <= 2  # nothing loaded after the failure
+
+
+def test_cli_table_says_how_many_rows_were_withheld_for_erased_people(tmp_path):
+    """Events built but neither loaded nor duplicates must be accounted for in the table, not only --json."""
+    people = tmp_path / "people.csv"
+    people.write_text("user_id,email\nu1,one@example.com\nu2,two@example.com\n")
+    data = ["--data-dir", str(tmp_path / "store")]
+    assert CliRunner().invoke(app, ["import", "customers", str(people), *data]).exit_code == 0
+    erased = CliRunner().invoke(app, ["privacy", "erase", "user_id:u1", "--yes", *data])
+    assert erased.exit_code == 0, erased.output
+    again = CliRunner().invoke(app, ["import", "customers", str(people), "--source", "crm", *data])
+    assert again.exit_code == 0, again.output
+    assert "withheld (erased people)" in again.stdout
+    line = next(x for x in again.stdout.splitlines() if "withheld (erased people)" in x)
+    assert line.split()[-1] == "1"

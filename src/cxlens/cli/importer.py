@@ -15,6 +15,9 @@ from cxlens.collect.mapping import FILE_KINDS, load_mapping_file, parse_map_opti
 from cxlens.store import Store
 
 SHOWN_REJECTS = 20
+# Events the pipeline kept out: without these lines "events built" and "events loaded" differ unexplained.
+WITHHELD = {"dropped_suppressed": "withheld (erased people)",
+            "dropped_refused": "withheld (refused analytics, consent_policy drop)"}
 
 
 def render(report: ImportReport) -> Group:
@@ -25,6 +28,7 @@ def render(report: ImportReport) -> Group:
     else:
         counts += [("events built", report.events_built), ("events loaded", report.events_loaded),
                    ("already loaded (duplicates)", report.duplicates)]
+        counts += [(WITHHELD[k], v) for k, v in report.load.items() if k in WITHHELD and v]
         counts += [(k.replace("_", " "), v) for k, v in report.load.items()
                    if k in ("orders", "order_items", "feedback", "anonymized", "merges") and v]
     parts: list = [Text(f"{report.kind} from {report.path} ({report.format}) as source {report.source}",
