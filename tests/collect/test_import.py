@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from cxlens.cli.main import app
 from cxlens.collect.importer import import_file, record_numbers
 from cxlens.errors import InvalidInputError
+from cxlens.voc.score_store import report_from_store
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "import"
 FORMATS = ("csv", "jsonl", "parquet")
@@ -262,3 +263,16 @@ def test_cli_table_says_how_many_rows_were_withheld_for_erased_people(tmp_path):
     assert "withheld (erased people)" in again.stdout
     line = next(x for x in again.stdout.splitlines() if "withheld (erased people)" in x)
     assert line.split()[-1] == "1"
+
+
+def test_feedback_scores_must_be_whole_on_the_survey_scales(store, settings, tmp_path):
+    """A CSAT of 4.5 was loaded, and then every CSAT report of the store refused to run because of it."""
+    path = tmp_path / "answers.csv"
+    path.write_text("response_id,user_id,timestamp,metric,score\n"
+                    "r1,u1,2025-06-01,csat,4.5\nr2,u1,2025-06-01,nps,9.0\nr3,u1,2025-06-01,rating,4.5\n"
+                    "r4,u1,2025-06-01,ces,6\n")
+    report = import_file(store, settings, "feedback", path)
+    assert [(r.row, r.reason, r.field) for r in report.rejected] == [(1, "out_of_range", "score")]
+    assert "whole number" in report.rejected[0].detail
+    assert report_from_store(store, "ces")["rows"][0]["n"] == 1
+    assert _count(store, "SELECT count(*) FROM feedback") == 3

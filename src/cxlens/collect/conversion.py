@@ -26,6 +26,9 @@ TIME_FIELDS = frozenset({"timestamp", "original_timestamp", "sent_at", "received
 EVENT_TYPES = ("track", "identify", "page", "screen", "group", "alias")
 # Accepted score range per feedback metric (inclusive).
 METRIC_RANGES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "rating": (1, 5)}
+# Survey scales are answered in whole points, and their reports (voc.scores) refuse anything else:
+# a fraction let in here would stop every report of that metric. A review rating may be an average.
+WHOLE_METRICS = ("nps", "csat", "ces")
 TS_HINT = "use ISO 8601 such as 2024-05-01T12:00:00Z, or epoch seconds"
 
 
@@ -336,10 +339,18 @@ def _customers(sql: ChunkSql) -> tuple[list[Check], dict[str, str]]:
     return checks, values
 
 
+def _scale_text(metric: str) -> str:
+    """``whole numbers 1–5`` (survey scales) or ``1–5`` (ratings), for the out-of-range sentence."""
+    lo, hi = METRIC_RANGES[metric]
+    return ("whole numbers " if metric in WHOLE_METRICS else "") + f"{lo}–{hi}"
+
+
 def _feedback(sql: ChunkSql) -> tuple[list[Check], dict[str, str]]:
     metrics = ", ".join(map(_lit, METRIC_RANGES))
     ranges = " ".join(f"WHEN {_lit(m)} THEN n_score NOT BETWEEN {lo} AND {hi}"
+                      + (" OR n_score <> round(n_score)" if m in WHOLE_METRICS else "")
                       for m, (lo, hi) in METRIC_RANGES.items())
+    scales = " ".join(f"WHEN {_lit(m)} THEN {_lit(_scale_text(m))}" for m in METRIC_RANGES)
     checks = [*_common_checks(sql, timestamp_required=True),
               Check("missing_metric", "metric", "raw_metric IS NULL",
                     _lit(f"metric is empty; use one of {', '.join(METRIC_RANGES)}")),
@@ -348,7 +359,8 @@ def _feedback(sql: ChunkSql) -> tuple[list[Check], dict[str, str]]:
               Check("missing_score", "score", "raw_score IS NULL", _lit("score is empty")),
               *amount_checks("score")[:1],
               Check("out_of_range", "score", f"CASE lower(raw_metric) {ranges} END",
-                    "'score ' || n_score || ' is outside the ' || lower(raw_metric) || ' scale'")]
+                    "'score ' || n_score || ' is outside the ' || lower(raw_metric) || ' scale ('"
+                    f" || CASE lower(raw_metric) {scales} END || ')'")]
     members = {"survey_id": "raw_survey_id", "metric": "lower(raw_metric)", "score": "n_score",
                "comment": "raw_comment", "touchpoint": "raw_touchpoint", "response_id": "raw_response_id"}
     values = {**_common(sql), "type": "'track'", "event": "'Survey Responded'", "timestamp": "t_timestamp",
