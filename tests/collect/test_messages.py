@@ -78,6 +78,23 @@ def test_invalid_messages_are_reported_and_valid_ones_kept(settings) -> None:
     assert '"golden-bad-noevent"' in intake.rejections[0].payload
 
 
+def test_survey_scores_off_their_scale_are_rejected_like_an_import_row(settings) -> None:
+    """One accepted csat of 9 made every CSAT report of the store (API, console) refuse to run."""
+    def answer(metric: str | None, score, event: str = "Survey Responded") -> dict:
+        props = {"score": score} if metric is None else {"metric": metric, "score": score}
+        return {"type": "track", "event": event, "userId": "u", "properties": props}
+
+    batch = [answer("csat", 9), answer("CSAT", 4.5), answer("nps", "ten"), answer("ces", True),
+             answer("nps", 10), answer("csat", "4"), answer("likert", 3), answer(None, 4.5),
+             answer("csat", None), {"type": "track", "event": "Survey Responded", "userId": "u"}]
+    intake = _split({"endpoint": "batch", "body": {"batch": batch}}, settings)
+    assert [(r.index, r.code, r.field) for r in intake.rejections] == [
+        (0, "out_of_range", "properties.score"), (1, "out_of_range", "properties.score"),
+        (2, "wrong_type", "properties.score"), (3, "wrong_type", "properties.score")]
+    assert "csat score 9 is not a whole number from 1 to 5" in intake.rejections[0].message
+    assert len(intake.records) == 6
+
+
 def test_oversize_message_in_batch_is_rejected_alone(settings) -> None:
     big = {"type": "track", "event": "Big", "userId": "u", "properties": {"blob": "x" * 40_000}}
     small = {"type": "track", "event": "Small", "userId": "u"}

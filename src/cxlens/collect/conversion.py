@@ -18,17 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from cxlens.collect.channels import CHANNELS
+from cxlens.collect.extract import METRIC_RANGES, WHOLE_METRICS
 from cxlens.collect.mapping import CAMPAIGN_FIELDS, CONSENT_FIELDS, KIND_FIELDS, ColumnMapping
 from cxlens.collect.records import EVENT_SCHEMA
 
 NUMBER_FIELDS = frozenset({"revenue", "discount", "shipping", "tax", "price", "quantity", "score"})
 TIME_FIELDS = frozenset({"timestamp", "original_timestamp", "sent_at", "received_at", "updated_at"})
 EVENT_TYPES = ("track", "identify", "page", "screen", "group", "alias")
-# Accepted score range per feedback metric (inclusive).
-METRIC_RANGES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "rating": (1, 5)}
-# Survey scales are answered in whole points, and their reports (voc.scores) refuse anything else:
-# a fraction let in here would stop every report of that metric. A review rating may be an average.
-WHOLE_METRICS = ("nps", "csat", "ces")
 TS_HINT = "use ISO 8601 such as 2024-05-01T12:00:00Z, or epoch seconds"
 
 

@@ -27,6 +27,12 @@ from cxlens.store import Store
 
 ORDER_EVENT = "Order Completed"
 FEEDBACK_EVENTS = ("Survey Responded", "Review Submitted")
+# Accepted score range per feedback metric (inclusive).
+METRIC_RANGES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "rating": (1, 5)}
+# Survey scales are answered in whole points, and their reports (voc.score_store) refuse anything
+# else, so the importer and the collection API refuse an answer off them: one let in would stop every
+# report of its metric. A review rating may be an average, and is not scored there.
+WHOLE_METRICS = ("nps", "csat", "ces")
 
 
 def _paths(*names: str) -> str:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cxlens.collect.channels import channel_of
+from cxlens.collect.extract import FEEDBACK_EVENTS, METRIC_RANGES, WHOLE_METRICS
 
 MESSAGE_TYPES = frozenset({"track", "identify", "page", "screen", "group", "alias"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -24,6 +25,7 @@ _OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 _STRING_FIELDS = ("event", "name", "channel", "category")
 _ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
 MAX_ID_LENGTH = 1024
+_SCORE_FIELDS = ("score", "rating", "value")  # read in this order by collect.extract
 
 
 class MessageInvalid(Exception):
@@ -76,6 +78,32 @@ def _check_types(msg: Mapping[str, Any]) -> None:
             raise MessageInvalid("wrong_type", field, f"{field} must be a string, not {type(value).__name__}")
 
 
+def _check_survey_score(properties: Any) -> None:
+    """Refuse an NPS, CSAT or CES answer off its whole-point scale, as the importer does.
+
+    Accepted, it would reach ``feedback`` and stop every report of its metric, which refuses
+    off-scale answers rather than skew the score. Other metrics (ratings, Likert items) pass.
+    """
+    if not isinstance(properties, dict) or not isinstance(properties.get("metric"), str):
+        return
+    metric = properties["metric"].lower()
+    field = next((f for f in _SCORE_FIELDS if properties.get(f) is not None), None)
+    if metric not in WHOLE_METRICS or field is None:
+        return
+    value, where = properties[field], f"properties.{field}"
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError
+        number = float(value)
+    except ValueError:
+        shown = str(value)[:40]
+        raise MessageInvalid("wrong_type", where, f"{where} must be a number, not {shown!r}") from None
+    low, high = METRIC_RANGES[metric]
+    if not low <= number <= high or number != int(number):
+        raise MessageInvalid("out_of_range", where, f"{metric} score {value} is not a whole number from "
+                             f"{low} to {high}")
+
+
 def _require(value: str | None, field: str, kind: str) -> str:
     if value is None:
         raise MessageInvalid("missing_field", field, f"a {kind} message needs {field}")
@@ -114,6 +142,8 @@ def normalize(msg: Any, kind: str | None, received_us: int, batch_sent_us: int |
     if msg_type == "track":
         if not event or not event.strip():
             raise MessageInvalid("missing_field", "event", "a track message needs event (its name)")
+        if event in FEEDBACK_EVENTS:
+            _check_survey_score(properties)
     elif msg_type in ("page", "screen"):
         event = msg.get("name")
     elif msg_type == "identify":
