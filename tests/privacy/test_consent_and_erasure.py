@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from tests.identity.support import event, load, mapping
 
 from cxlens.config import load_settings
 from cxlens.errors import NotFoundError
+from cxlens.keys import create_key
 from cxlens.privacy.consent import consent_state
 from cxlens.privacy.dsar import erase_person, export_person
 from cxlens.privacy.gate import ConsentGate
@@ -148,3 +150,18 @@ def test_erase_follows_the_person_into_follow_ups_and_experiments(store, setting
                           ("exposures", "unit_id"), ("experiment_units", "unit_id")):
         left = [r[0] for r in store.fetchall(f"SELECT {column} FROM {table}")]
         assert left == (["task_2"] if column == "task_id" else [theirs]), table
+
+
+def test_an_erasure_over_http_refuses_the_person_at_the_door_at_once(live_server) -> None:
+    """The gate must learn the suppression from the erase itself: until the next load it let the
+    person's re-sent events into the write-ahead log as they were."""
+    runtime = live_server.runtime
+    write = {"auth": (create_key(runtime.store, "write", "web").secret, "")}
+    admin = {"headers": {"Authorization": f"Bearer {create_key(runtime.store, 'admin', 'dpo').secret}"}}
+    track = {"userId": "u1", "event": "Page Viewed", "properties": {"email": "p@x.io"}}
+    assert httpx.post(f"{live_server.url}/v1/track", json=track, **write).json()["withheld"] == 0
+    runtime.loader.drain()
+    erased = httpx.post(f"{live_server.url}/v1/privacy/erase", json={"identifier": "user_id:u1"}, **admin)
+    assert erased.status_code == 200, erased.text
+    again = httpx.post(f"{live_server.url}/v1/track", json=track, **write).json()
+    assert again["withheld"] == 1

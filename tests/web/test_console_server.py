@@ -157,6 +157,20 @@ def test_who_may_erase(console, role, may_erase):
     assert (remaining == 0) is may_erase
 
 
+def test_an_erasure_in_the_console_refuses_the_person_at_the_door_at_once(console):
+    """As over the API: the gate must not wait for the next load to learn the suppression."""
+    customer_id, user_id = _person(console, "user_id")
+    secret = keys.create_key(console.store, "write", "web").secret
+    with console.client("analyst") as client:
+        page = client.get("/privacy")
+        form = {"identifier": f"user_id:{user_id}", "confirm": customer_id, "csrf_token": csrf_of(page.text)}
+        erased = client.post("/privacy/erase", data=form)
+        assert erased.status_code == 200
+    resent = httpx.post(f"{console.url}/v1/track", auth=(secret, ""),
+                        json={"userId": user_id, "event": "Page Viewed"})
+    assert resent.json()["withheld"] == 1
+
+
 def test_admin_manages_users(console):
     with console.client("admin") as client:
         page = client.get("/users")

@@ -35,9 +35,7 @@ def export(request: Request, body: SubjectRequest, key: Admin) -> dict[str, Any]
 def erase(request: Request, body: SubjectRequest, key: Admin) -> dict[str, Any]:
     rt = runtime(request)
     result = erase_person(rt.store, rt.settings, body.identifier, _actor(key))
-    gate = getattr(rt, "gate", None)  # refuse the person at the door at once, not after the next load
-    if gate is not None:
-        gate.refresh()
+    rt.after_erasure()
     return result
 
 

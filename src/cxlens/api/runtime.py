@@ -33,6 +33,7 @@ class Runtime:
     writer: WalWriter | None = field(default=None)
     loader: Loader | None = field(default=None)
     collector: Collector | None = field(default=None)
+    gate: ConsentGate | None = field(default=None)
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
@@ -45,6 +46,7 @@ class Runtime:
         self.store.execute(f"SET threads = {duckdb_threads()}")
         gate = ConsentGate(self.store, settings)
         gate.refresh()
+        self.gate = gate
         writer = WalWriter(settings.wal_dir, settings.wal_segment_bytes, settings.wal_max_wait_ms)
         writer.start()
         self.writer = writer
@@ -52,6 +54,12 @@ class Runtime:
         self.loader.start()
         self.collector = Collector(settings, self.keyring, writer,
                                    screen=lambda records: gate.screen(records).kept)
+
+    def after_erasure(self) -> None:
+        """Refuse an erased person at the door at once: the gate otherwise learns of the suppression
+        only after the next load, and lets their re-sent events into the write-ahead log as they are."""
+        if self.gate is not None:
+            self.gate.refresh()
 
     async def stop(self) -> None:
         if self.writer is not None:

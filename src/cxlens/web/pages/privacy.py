@@ -82,6 +82,7 @@ def erase(
             mismatch=bool(confirm),
         )
     result = erase_person(store, settings, person["customer_id"], actor(session))
+    request.app.state.runtime.after_erasure()
     removed = sum(n for table, n in result["counts"].items() if table != "suppressed")
     return _privacy_page(
         request,
