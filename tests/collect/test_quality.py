@@ -7,10 +7,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from cxlens.collect.importer import import_file
 from cxlens.collect.quality import quality_report
+from cxlens.collect.tracking_plan import load_plan
 from cxlens.config import load_settings
+from cxlens.errors import ConfigError
 from cxlens.store import Store
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "import"
@@ -90,3 +93,13 @@ def test_quality_route_needs_an_admin_key(settings):
         assert body["streams"][0]["event"] == "Survey Responded"
     finally:
         server.stop()
+
+
+def test_a_misspelt_key_beside_events_is_a_configuration_error(tmp_path):
+    """'alow_unplanned' beside "events" was ignored: unplanned events silently stopped being flagged."""
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"alow_unplanned": False, "events": {"Order Completed": {"type": "object"}}}))
+    with pytest.raises(ConfigError, match="unknown key 'alow_unplanned' beside \"events\""):
+        load_plan(plan)
+    plan.write_text(json.dumps({"allow_unplanned": False, "Order Completed": {"type": "object"}}))
+    assert load_plan(plan).schemas == {"Order Completed": {"type": "object"}}  # the plain form still works

@@ -62,6 +62,11 @@ def load_plan(path: Path) -> TrackingPlan:
         raise ConfigError(f"tracking plan {path} must be a JSON object of event name → JSON Schema")
     allow = data.get("allow_unplanned", True)
     events = data.get("events", {k: v for k, v in data.items() if k != "allow_unplanned"})
+    # Beside "events" nothing but allow_unplanned has a meaning: a misspelt key would be ignored.
+    extra = sorted(set(data) - {"events", "allow_unplanned"}) if "events" in data else []
+    if extra:
+        raise ConfigError(f"tracking plan {path}: unknown key {extra[0]!r} beside \"events\"; "
+                          "only \"allow_unplanned\" may be given with it")
     if not isinstance(events, dict) or not isinstance(allow, bool):
         raise ConfigError(f"tracking plan {path}: \"events\" must be an object, "
                           "\"allow_unplanned\" a boolean")
