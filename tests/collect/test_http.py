@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import uuid
 
 import httpx
@@ -144,6 +145,26 @@ def test_all_invalid_is_400_and_still_recorded(server, secrets) -> None:
     assert r.json()["details"]["rejected"][0]["field"] == "event"
     _loaded(server)
     assert _count(server, "SELECT count(*) FROM rejected_events WHERE message_id = 'no-event'") == 1
+
+
+def test_a_message_nested_too_deep_to_store_is_rejected_alone(server, secrets) -> None:
+    """orjson reads 1,024 levels but writes 254: such a message made the whole batch a 500 (retried)."""
+    deep: dict = {"leaf": 1}
+    for _ in range(300):
+        deep = {"a": deep}
+    batch = [*_track(1, "deep"), {"type": "track", "event": "Deep", "userId": "u", "messageId": "deep-x",
+                                  "properties": deep}]
+    r = _post(server, "/v1/batch", json.dumps({"batch": batch}).encode(), secrets["web"])
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == 1
+    rejected = [(x["index"], x["code"], x["messageId"]) for x in r.json()["rejected"]]
+    assert rejected == [(1, "too_deep", "deep-x")]
+    one = json.dumps(batch[1] | {"messageId": "deep-y"}).encode()
+    alone = _post(server, "/v1/track", one, secrets["web"])
+    assert alone.status_code == 400 and alone.json()["code"] == "all_rejected"
+    _loaded(server)
+    assert _count(server, "SELECT count(*) FROM events WHERE message_id LIKE 'deep-%'") == 1
+    assert _count(server, "SELECT count(*) FROM rejected_events WHERE reason = 'too_deep'") == 2
 
 
 @pytest.mark.parametrize("name, status", [("missing", 401), ("bogus", 401), ("old", 401), ("console", 403)])

@@ -19,6 +19,7 @@ from cxlens.collect.dedupe import RecentIds
 from cxlens.collect.exceptions import AllMessagesRejectedError
 from cxlens.collect.intake import (
     BATCH_KINDS,
+    Intake,
     Rejection,
     decode_body,
     parse_body,
@@ -34,6 +35,7 @@ from cxlens.keys import ApiKey, KeyRing
 
 ENDPOINTS = frozenset({"track", "identify", "page", "screen", "group", "alias", "batch", "import"})
 Screen = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+MAX_WRITTEN_DEPTH = 254  # orjson's limit when writing JSON (it reads up to 1,024)
 
 
 @dataclass(slots=True)
@@ -96,19 +98,57 @@ class Collector:
         kept = self._screen(fresh) if self._screen is not None and fresh else fresh
         result.accepted = len(intake.records)
         result.withheld = len(fresh) - len(kept)
+        kept, lines, too_deep = _event_lines(kept)
+        if too_deep:
+            result.rejections = sorted([*intake.rejections, *_too_deep(intake, too_deep)],
+                                       key=lambda r: r.index)
+            result.accepted -= len(too_deep)
+            in_request -= {r["message_id"] for r in too_deep}
 
         writes = []
         if kept:
-            writes.append(self._writer.append(KIND_EVENT_LINES, to_json_lines(kept)))
-        if intake.rejections:
-            rows = [r.to_row(received_us, key.name) for r in intake.rejections]
+            writes.append(self._writer.append(KIND_EVENT_LINES, lines))
+        if result.rejections:
+            rows = [r.to_row(received_us, key.name) for r in result.rejections]
             writes.append(self._writer.append(KIND_REJECTED, orjson.dumps(rows)))
         if writes:
             await asyncio.gather(*writes)
         self._recent.add_all(in_request)
-        if intake.rejections and not intake.records:
+        if result.rejections and not result.accepted:
             raise AllMessagesRejectedError(
-                f"all {len(intake.rejections)} message(s) were invalid and have been recorded as "
-                f"rejected; first problem: {intake.rejections[0].message}",
-                rejected=[r.to_response() for r in intake.rejections])
+                f"all {len(result.rejections)} message(s) were invalid and have been recorded as "
+                f"rejected; first problem: {result.rejections[0].message}",
+                rejected=[r.to_response() for r in result.rejections])
         return result
+
+
+def _event_lines(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bytes, list[dict[str, Any]]]:
+    """(records that can be written, their WAL lines, records nested too deep to write).
+
+    orjson parses objects nested up to 1,024 levels but writes only 254, so a message can pass
+    validation and still not be written; failing the request would answer 500, which SDKs retry
+    for ever, with the good messages of the batch. Only on that rare failure is each record tried
+    alone (``to_json_lines`` skips JSON columns it has already turned into text).
+    """
+    try:
+        return records, to_json_lines(records), []
+    except TypeError:
+        pass
+    good, bad = [], []
+    for record in records:
+        try:
+            to_json_lines([record])
+            good.append(record)
+        except TypeError:
+            bad.append(record)
+    return good, to_json_lines(good), bad
+
+
+def _too_deep(intake: Intake, records: list[dict[str, Any]]) -> list[Rejection]:
+    """Rejections of ``records``, by their index in the request (records keep the request's order)."""
+    rejected = {r.index for r in intake.rejections}
+    indexes = [i for i in range(len(intake.records) + len(rejected)) if i not in rejected]
+    index_of = {r["message_id"]: i for r, i in zip(intake.records, indexes, strict=True)}
+    return [Rejection(index=index_of[r["message_id"]], message_id=r["message_id"], code="too_deep",
+                      field=None, message=f"the message nests objects deeper than {MAX_WRITTEN_DEPTH} "
+                      "levels; flatten it", payload="") for r in records]
