@@ -15,6 +15,7 @@ from cxlens.collect.tracking_plan import load_plan
 from cxlens.config import load_settings
 from cxlens.errors import ConfigError
 from cxlens.store import Store
+from cxlens.web.queries import window
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "import"
 
@@ -103,3 +104,16 @@ def test_a_misspelt_key_beside_events_is_a_configuration_error(tmp_path):
         load_plan(plan)
     plan.write_text(json.dumps({"allow_unplanned": False, "Order Completed": {"type": "object"}}))
     assert load_plan(plan).schemas == {"Order Completed": {"type": "object"}}  # the plain form still works
+
+
+def test_an_event_stamped_in_the_future_does_not_move_the_default_window(store, settings, tmp_path):
+    """One device clock in year 9999 opened the report on 9999-12-02 … 9999-12-31 with one event."""
+    path = tmp_path / "events.csv"
+    path.write_text("messageId,type,event,userId,timestamp\n"
+                    "e1,track,Clicked,u1,2024-05-01T10:00:00Z\ne2,track,Clicked,u1,2024-05-03T10:00:00Z\n"
+                    "e3,track,Clicked,u1,9999-12-31T23:59:59Z\n")
+    import_file(store, settings, "events", path)
+    report = quality_report(store, settings)
+    assert (report.since, report.until) == (date(2024, 4, 4), date(2024, 5, 3))
+    assert _stream(report, "Clicked").daily[-3:] == [1, 0, 1]
+    assert window(store, None, None, None).end == date(2024, 5, 3)  # the console overview's default

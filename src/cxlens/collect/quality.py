@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from cxlens.collect.queries import latest_event_time
 from cxlens.collect.tracking_plan import PlanCheck, check_plan, load_plan
 from cxlens.config import Settings
 from cxlens.errors import InvalidInputError
@@ -107,7 +108,7 @@ def _completeness_sql() -> tuple[str, list[str]]:
 
 
 def _window(store: Store, since: date | None) -> tuple[date, date]:
-    latest = store.fetchall("SELECT max(timestamp) FROM events")[0][0]
+    latest = latest_event_time(store)
     until = (latest or datetime.now(UTC)).astimezone(UTC).date()
     start = since or until - timedelta(days=DEFAULT_DAYS - 1)
     if start > until:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from cxlens import jsonutil
@@ -25,6 +26,18 @@ def _with_json(rows: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
         if isinstance(row.get(column), str):
             row[column] = jsonutil.loads(row[column])
     return rows
+
+
+def latest_event_time(store: Store) -> datetime | None:
+    """When the latest event happened, ignoring events stamped after they arrived (a day's grace).
+
+    The "last 30 days" views open on it; a single device whose clock says 9999 would otherwise open
+    them on an empty window in the far future. The filtered scan runs only when such an event exists.
+    """
+    latest, arrived = store.fetchall("SELECT max(timestamp), max(received_at) FROM events")[0]
+    if latest is None or latest <= arrived + timedelta(days=1):
+        return latest
+    return store.scalar("SELECT max(timestamp) FROM events WHERE timestamp <= received_at + INTERVAL 1 DAY")
 
 
 def latest_events(store: Store, limit: int = 50) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from cxlens.collect.queries import latest_event_time
 from cxlens.errors import InvalidInputError
 from cxlens.store import Store
 
@@ -64,7 +65,7 @@ def window(store: Store, start: str | None, end: str | None, channel: str | None
     if end:
         last = _parse_date(end, "end")
     else:
-        latest = store.scalar("SELECT max(timestamp) FROM events")
+        latest = latest_event_time(store)
         last = latest.astimezone(UTC).date() if latest else datetime.now(UTC).date()
     first = _parse_date(start, "start") if start else last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
