@@ -107,3 +107,5 @@ def test_invalid_inputs_are_explained() -> None:
         summarize_themes(texts, times=times[:10], n_themes=2)
     with pytest.raises(InvalidInputError, match="row 3 is empty"):
         summarize_themes(["a b", "c d", ""], n_themes=1)
+    with pytest.raises(InvalidInputError, match="unknown period 'X' for growth: use W"):
+        summarize_themes(texts, times=times, n_themes=2, freq="X")

@@ -283,7 +283,11 @@ def _emerging(
         raise InvalidInputError("times must give one date per comment, with none missing")
     if freq is None:
         freq = "W" if (stamps.max() - stamps.min()).days <= 120 else "M"
-    periods = stamps.dt.tz_localize(None).dt.to_period(freq)
+    try:
+        periods = stamps.dt.tz_localize(None).dt.to_period(freq)
+    except ValueError:
+        raise InvalidInputError(f"unknown period {freq!r} for growth: use W (weeks) or M (months)",
+                                field="freq") from None
     ordered = sorted(periods.unique())
     if len(ordered) < 2:
         raise InvalidInputError(f"comments span one {freq} period; growth needs at least two")
