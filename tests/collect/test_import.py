@@ -276,3 +276,14 @@ def test_feedback_scores_must_be_whole_on_the_survey_scales(store, settings, tmp
     assert "whole number" in report.rejected[0].detail
     assert report_from_store(store, "ces")["rows"][0]["n"] == 1
     assert _count(store, "SELECT count(*) FROM feedback") == 3
+
+
+def test_only_empty_csv_cells_are_empty_values(store, settings, tmp_path):
+    """pyarrow's default null markers turned the user id 'NA' and Namibia's code 'NA' into nothing."""
+    path = tmp_path / "people.csv"
+    path.write_text("user_id,email,country,last_name\nNA,na@example.com,NA,N/A\nu2,two@example.com,,null\n")
+    report = import_file(store, settings, "customers", path)
+    assert report.rejected == []
+    traits = dict(store.fetchall("SELECT user_id, traits::VARCHAR FROM events ORDER BY user_id"))
+    assert json.loads(traits["NA"]) == {"email": "na@example.com", "country": "NA", "last_name": "N/A"}
+    assert json.loads(traits["u2"]) == {"email": "two@example.com", "last_name": "null"}

@@ -158,8 +158,11 @@ def _csv_batches(path: Path, chunk_rows: int, malformed: list[RejectedRow]) -> C
         stream,
         read_options=pcsv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=False),
         parse_options=pcsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
+        # Only an empty cell is empty: pyarrow's default markers (NA, N/A, null, NaN …) are also a
+        # user id, Namibia's country code or a last name.
         convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in header},
-                                            strings_can_be_null=True, quoted_strings_can_be_null=False),
+                                            null_values=[""], strings_can_be_null=True,
+                                            quoted_strings_can_be_null=False),
     )
     parsed = 0
     for batch in _rechunk(reader, chunk_rows):
