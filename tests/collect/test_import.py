@@ -278,6 +278,20 @@ def test_feedback_scores_must_be_whole_on_the_survey_scales(store, settings, tmp
     assert _count(store, "SELECT count(*) FROM feedback") == 3
 
 
+def test_amounts_the_store_cannot_hold_are_refused_not_stored_as_empty(store, settings, tmp_path):
+    """1e20, 1e400, NaN and inf were accepted and landed as orders with no revenue (DECIMAL(18, 4))."""
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,user_id,timestamp,revenue\n" + "".join(
+        f"o{i},u1,2025-01-01,{value}\n" for i, value in enumerate(
+            ["1e20", "1e400", "NaN", "inf", "99999999999999.5", "12.5"], start=1)))
+    report = import_file(store, settings, "orders", path)
+    assert sorted((r.row, r.reason, r.field) for r in report.rejected) == [
+        (row, "invalid_number", "revenue") for row in (1, 2, 3, 4)]
+    assert "too large" in next(r.detail for r in report.rejected if r.row == 1)
+    assert store.fetchall("SELECT order_id, revenue::DOUBLE FROM orders ORDER BY 1") == [
+        ("o5", 99999999999999.5), ("o6", 12.5)]
+
+
 def test_only_empty_csv_cells_are_empty_values(store, settings, tmp_path):
     """pyarrow's default null markers turned the user id 'NA' and Namibia's code 'NA' into nothing."""
     path = tmp_path / "people.csv"

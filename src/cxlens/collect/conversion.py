@@ -22,6 +22,8 @@ from cxlens.collect.extract import METRIC_RANGES, WHOLE_METRICS
 from cxlens.collect.mapping import CAMPAIGN_FIELDS, CONSENT_FIELDS, KIND_FIELDS, ColumnMapping
 from cxlens.collect.records import EVENT_SCHEMA
 
+# Amounts are stored as DECIMAL(18, 4): from 10^14 on they cannot be held, and would be stored empty.
+MAX_AMOUNT = 10**14
 NUMBER_FIELDS = frozenset({"revenue", "discount", "shipping", "tax", "price", "quantity", "score"})
 TIME_FIELDS = frozenset({"timestamp", "original_timestamp", "sent_at", "received_at", "updated_at"})
 EVENT_TYPES = ("track", "identify", "page", "screen", "group", "alias")
@@ -195,9 +197,13 @@ def time_checks(name: str, *, required: bool) -> list[Check]:
 
 
 def amount_checks(name: str, *, integer: bool = False) -> list[Check]:
+    shown = f"{_lit(name + ' ')} || {_shown(f'raw_{name}')}"
     checks = [
-        Check("invalid_number", name, f"raw_{name} IS NOT NULL AND n_{name} IS NULL",
-              f"{_lit(name + ' ')} || {_shown(f'raw_{name}')} || ' is not a number'"),
+        Check("invalid_number", name,
+              f"raw_{name} IS NOT NULL AND (n_{name} IS NULL OR NOT isfinite(n_{name}))",
+              f"{shown} || ' is not a number'"),
+        Check("invalid_number", name, f"abs(n_{name}) >= {MAX_AMOUNT}",
+              f"{shown} || ' is too large; amounts must be below 10^14'"),
         Check("negative_amount", name, f"n_{name} < 0",
               f"{_lit(name + ' ')} || n_{name} || ' is negative; amounts must be 0 or more'"),
     ]
