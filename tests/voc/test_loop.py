@@ -232,6 +232,8 @@ def test_recovery_report_compares_contacted_and_not(store, settings, rules):
 
     expected = stats.ttest_ind([7, 4, 3], [1, 0, 1], equal_var=False).pvalue
     assert report["welch_p_value"] == pytest.approx(expected, abs=1e-4)
+    with pytest.raises(InvalidInputError, match="unknown metric 'npss'"):  # was an empty report
+        loop.recovery_report(store, "npss")
 
 
 def test_run_loop_does_everything_once(store, settings, rules):

@@ -31,7 +31,7 @@ from cxlens import jsonutil
 from cxlens.errors import ConflictError, InvalidInputError, NotFoundError
 from cxlens.store import Store
 from cxlens.voc import webhooks
-from cxlens.voc.loop_rules import ResponseView, Rule, parse_rule
+from cxlens.voc.loop_rules import RULE_METRICS, ResponseView, Rule, parse_rule
 
 log = logging.getLogger(__name__)
 
@@ -385,6 +385,8 @@ def recovery_report(store: Store, metric: str = "nps") -> dict[str, Any]:
     score is the customer's first later answer of the same metric from another response. The
     difference in mean change between the groups is tested with Welch's t-test.
     """
+    if metric not in RULE_METRICS:  # a typo would otherwise read as "no task was ever followed up"
+        raise InvalidInputError(f"unknown metric {metric!r}; use {', '.join(RULE_METRICS)}", field="metric")
     rows = store.records(
         f"""
         WITH t AS (SELECT customer_id, response_key, any_value(score) AS score, min(responded_at) AS at,
