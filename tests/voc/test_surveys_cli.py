@@ -36,3 +36,15 @@ def test_surveys_and_the_loop_from_the_command_line(settings, capsys):
     assert closed["status"] == "closed" and closed["contacted"] is True
     assert _json(capsys, "voc", "loop", "run", "--json", *d)["created"] == 0
     assert _json(capsys, "voc", "loop", "report", "--json", *d)["contacted"]["responses"] == 1
+
+
+def test_show_titles_a_survey_without_touchpoint_or_stage_plainly(settings, capsys, tmp_path):
+    definition = tmp_path / "quick.json"
+    definition.write_text(json.dumps({"id": "quick", "title": "Quick one",
+                                      "questions": [{"id": "q", "kind": "yesno", "label": "Helpful?"}]}))
+    d = ["--data-dir", str(settings.data_dir)]
+    assert run(["voc", "surveys", "create", str(definition), *d]) == 0
+    capsys.readouterr()
+    assert run(["voc", "surveys", "show", "quick", *d]) == 0
+    out = capsys.readouterr().out
+    assert "quick v1 — Quick one" in out and "None" not in out

@@ -89,9 +89,15 @@ def show(
         render=lambda s: table(
             s["questions"],
             ["id", "kind", "label", "required", "scale"],
-            title=f"{s['survey_id']} v{s['version']} — {s['title']} ({s['touchpoint']}, {s['stage']})",
+            title=f"{s['survey_id']} v{s['version']} — {s['title']}{_where(s)}",
         ),
     )
+
+
+def _where(survey: dict) -> str:
+    """`` (checkout, purchase)``; touchpoint and stage are optional, so either may be left out."""
+    place = ", ".join(p for p in (survey["touchpoint"], survey["stage"]) if p)
+    return f" ({place})" if place else ""
 
 
 @surveys_app.command("link")
