@@ -6,12 +6,14 @@ import httpx
 import pytest
 from tests.identity.support import event, load, mapping
 
+from cxlens.cli.main import run
 from cxlens.config import load_settings
 from cxlens.errors import NotFoundError
 from cxlens.keys import create_key
 from cxlens.privacy.consent import consent_state
 from cxlens.privacy.dsar import erase_person, export_person
 from cxlens.privacy.gate import ConsentGate
+from cxlens.store import Store
 
 
 def test_choices_from_all_three_places_with_history(store, settings) -> None:
@@ -165,3 +167,15 @@ def test_an_erasure_over_http_refuses_the_person_at_the_door_at_once(live_server
     assert erased.status_code == 200, erased.text
     again = httpx.post(f"{live_server.url}/v1/track", json=track, **write).json()
     assert again["withheld"] == 1
+
+
+def test_cli_export_to_an_unwritable_path_fails_before_exporting(store, settings, tmp_path, capsys) -> None:
+    """It was 'unexpected error: FileNotFoundError' after the export had been done and audited."""
+    load(store, settings, [event(1, user_id="u1")])
+    store.close()
+    out = tmp_path / "missing" / "export.json"
+    argv = ["privacy", "export", "user_id:u1", "--out", str(out), "--data-dir", str(settings.data_dir)]
+    assert run(argv) == 2
+    assert f"cannotwrite{out}" in "".join(capsys.readouterr().err.split())  # Rich wraps long lines
+    with Store(settings.store_path) as reopened:
+        assert reopened.scalar("SELECT count(*) FROM audit_log") == 0

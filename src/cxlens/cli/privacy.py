@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 
 from cxlens import jsonutil
 from cxlens.cli.common import DataDirOption, JsonOption, console, emit, settings_for, table
+from cxlens.errors import InvalidInputError
 from cxlens.privacy.audit import audit_entries
 from cxlens.privacy.dsar import erase_person, export_person
 from cxlens.privacy.suppress import list_suppressions
@@ -33,15 +35,27 @@ def export(
 ) -> None:
     """Everything held on one person (profile, identities, traits, consent, events, orders ...)."""
     settings = settings_for(data_dir)
+    if out is not None:
+        _check_writable(out)
     with Store(settings.store_path) as store:
         result = export_person(store, settings, identifier, _actor())
     if out is not None:
-        out.write_text(jsonutil.dumps_str(result, indent=True))
+        try:
+            out.write_text(jsonutil.dumps_str(result, indent=True), encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInputError(f"cannot write {out}: {exc.strerror}", field="out") from None
     summary = {"request_id": result["request_id"], "customer_id": result["customer_id"],
                **{table_name: len(rows) for table_name, rows in result["data"].items()}}
     if out is not None:
         summary["written_to"] = str(out)
     emit(result if as_json and out is None else summary, as_json=as_json)
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse an --out that cannot be written before exporting: an export is audited when it is made."""
+    if path.is_dir() or not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+        raise InvalidInputError(f"cannot write {path}: its folder does not exist, is not writable, "
+                                "or the path is a folder", field="out")
 
 
 @privacy_app.command("erase")
