@@ -9,7 +9,12 @@ from scipy.stats import pearsonr
 from cxlens.errors import InvalidInputError, NotFoundError
 from cxlens.voc.corpora import CORPUS_FILES, read_corpora, read_ground_truth
 from cxlens.voc.sentiment import VADER_PUBLISHED
-from cxlens.voc.text_eval import evaluate_sentiment, sentiment_metrics, train_sentiment_head
+from cxlens.voc.text_eval import (
+    evaluate_emotions,
+    evaluate_sentiment,
+    sentiment_metrics,
+    train_sentiment_head,
+)
 
 
 class HashEncoder:
@@ -87,3 +92,10 @@ def test_bad_inputs_are_named(tmp_path) -> None:
     bad.write_text("1\tnot-a-number\tsome text\n")
     with pytest.raises(InvalidInputError, match="line 1: rating 'not-a-number'"):
         read_ground_truth(bad)
+    labelled = tmp_path / "labels.jsonl"
+    for text, says in [('{"text": "ok", "emotions": ["joy"]}\n{bad\n', "line 2 is not JSON"),
+                       ('{"text": "ok"}\n', "line 1 needs \"text\" and a list of \"emotions\""),
+                       ('["ok"]\n', "line 1 needs \"text\" and a list of \"emotions\"")]:
+        labelled.write_text(text)
+        with pytest.raises(InvalidInputError, match=f"labels.jsonl {says}"):
+            evaluate_emotions(labelled=labelled)

@@ -211,10 +211,28 @@ def _direction_agreement(model: EmotionLexicon, corpus: Corpus) -> dict[str, Any
             "agreement": round(agree / covered, 3) if covered else None}
 
 
+def _read_labelled(path: Path) -> list[dict[str, Any]]:
+    """The labelled cases, each checked, so a bad line is named rather than failing deep inside."""
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            case = json.loads(line)
+        except json.JSONDecodeError:
+            raise InvalidInputError(f"{path.name} line {number} is not JSON", line=number) from None
+        if not (isinstance(case, dict) and isinstance(case.get("text"), str)
+                and isinstance(case.get("emotions"), list)):
+            raise InvalidInputError(f'{path.name} line {number} needs "text" and a list of "emotions"',
+                                    line=number)
+        cases.append(case)
+    return cases
+
+
 def _labelled_agreement(model: EmotionLexicon, path: Path, present_at: float) -> list[dict[str, Any]]:
     if not path.is_file():
         raise InvalidInputError(f"labelled emotion file not found: {path}")
-    cases = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    cases = _read_labelled(path)
     gold = np.array([[e in c["emotions"] for e in EMOTIONS] for c in cases])
     pred = np.array([[model.analyze(c["text"])["scores"][e] >= present_at for e in EMOTIONS] for c in cases])
     p, r, f, support = precision_recall_fscore_support(gold, pred, average=None, zero_division=0)
