@@ -210,6 +210,9 @@ def test_links_are_signed_expire_and_hold_no_personal_data(store, settings):
     key = responses.link_key(settings.data_dir)
     assert (settings.data_dir / responses.KEY_FILE).stat().st_mode & 0o077 == 0
     now = datetime(2025, 1, 1, tzinfo=UTC)
+    for days in (367, 1e12):  # the API allowed at most 366, the CLI anything (1e12: OverflowError)
+        with pytest.raises(InvalidInputError, match="at most 366 days"):
+            responses.sign_link(key, survey.survey_id, customer, days=days, now=now)
     token = responses.sign_link(key, survey.survey_id, customer, days=7, now=now)
     assert "ana" not in responses._unb64(token.split(".")[0]).decode()
     link = responses.verify_link(key, token, survey.survey_id, now=now + timedelta(days=6))

@@ -103,7 +103,8 @@ def show_survey(
 class LinkRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer_id: str = Field(min_length=1, description="Who the link is for (a cxlens customer id).")
-    days: float = Field(responses.DEFAULT_LINK_DAYS, gt=0, le=366, description="How long it stays valid.")
+    days: float = Field(responses.DEFAULT_LINK_DAYS, gt=0, le=responses.MAX_LINK_DAYS,
+                        description="How long it stays valid.")
 
 
 @router.post("/v1/surveys/{survey_id}/links", status_code=201)

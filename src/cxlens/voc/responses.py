@@ -36,6 +36,7 @@ from cxlens.voc.surveys import TEXT_MAX_LENGTH, Question, Survey
 EVENT = "Survey Responded"
 KEY_FILE = "survey-links.key"
 DEFAULT_LINK_DAYS = 30
+MAX_LINK_DAYS = 366  # a personal link should not outlive the survey's year; the API and CLI share it
 _YES = {"yes", "true", "1", "y"}
 _NO = {"no", "false", "0", "n"}
 
@@ -270,6 +271,8 @@ def sign_link(
     """A token for one recipient's link to one survey, valid for ``days``."""
     if days <= 0:
         raise InvalidInputError("a link must be valid for a positive number of days", field="days")
+    if days > MAX_LINK_DAYS:
+        raise InvalidInputError(f"a link may be valid for at most {MAX_LINK_DAYS} days", field="days")
     expires = (now or datetime.now(UTC)) + timedelta(days=days)
     payload = _b64(
         jsonutil.dumps(
