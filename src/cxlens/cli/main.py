@@ -75,7 +75,8 @@ def run(argv: list[str] | None = None) -> int:
         exc.show()
         return int(exc.exit_code)
     except CxlensError as exc:  # messages quote user input: brackets in it are text, not markup
-        err_console.print(f"[bold red]error:[/bold red] {escape(exc.message)}")
+        # soft wrap: the terminal wraps the line, so a quoted path or value is never folded mid-word
+        err_console.print(f"[bold red]error:[/bold red] {escape(exc.message)}", soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
