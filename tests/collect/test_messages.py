@@ -95,6 +95,26 @@ def test_survey_scores_off_their_scale_are_rejected_like_an_import_row(settings)
     assert len(intake.records) == 6
 
 
+def test_order_amounts_the_store_cannot_hold_are_rejected_like_an_import_row(settings) -> None:
+    """revenue 1e20 was accepted and the order stored with no revenue: orders keep DECIMAL(18, 4)."""
+    def order(**props) -> dict:
+        return {"type": "track", "event": "Order Completed", "userId": "u", "properties": props}
+
+    batch = [order(revenue=1e20), order(total=-1e14), order(revenue="inf"), order(tax="NaN"),
+             order(shipping="lots"), order(discount=[1]), order(products=[{"price": 1e15}]),
+             order(revenue=99_999_999_999_999.5, products=[{"price": "12.5"}, "sku-1"]),
+             order(revenue="42"), {"type": "track", "event": "Clicked", "userId": "u",
+                                   "properties": {"revenue": 1e20}}]
+    intake = _split({"endpoint": "batch", "body": {"batch": batch}}, settings)
+    assert [(r.index, r.code, r.field) for r in intake.rejections] == [
+        (0, "out_of_range", "properties.revenue"), (1, "out_of_range", "properties.total"),
+        (2, "wrong_type", "properties.revenue"), (3, "wrong_type", "properties.tax"),
+        (4, "wrong_type", "properties.shipping"), (5, "wrong_type", "properties.discount"),
+        (6, "out_of_range", "properties.products[0].price")]
+    assert "revenue 1e+20 is too large; amounts must be below 10^14" in intake.rejections[0].message
+    assert len(intake.records) == 3
+
+
 def test_oversize_message_in_batch_is_rejected_alone(settings) -> None:
     big = {"type": "track", "event": "Big", "userId": "u", "properties": {"blob": "x" * 40_000}}
     small = {"type": "track", "event": "Small", "userId": "u"}

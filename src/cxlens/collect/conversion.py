@@ -18,12 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from cxlens.collect.channels import CHANNELS
-from cxlens.collect.extract import METRIC_RANGES, WHOLE_METRICS
+from cxlens.collect.extract import MAX_AMOUNT, METRIC_RANGES, WHOLE_METRICS
 from cxlens.collect.mapping import CAMPAIGN_FIELDS, CONSENT_FIELDS, KIND_FIELDS, ColumnMapping
 from cxlens.collect.records import EVENT_SCHEMA
 
-# Amounts are stored as DECIMAL(18, 4): from 10^14 on they cannot be held, and would be stored empty.
-MAX_AMOUNT = 10**14
 NUMBER_FIELDS = frozenset({"revenue", "discount", "shipping", "tax", "price", "quantity", "score"})
 TIME_FIELDS = frozenset({"timestamp", "original_timestamp", "sent_at", "received_at", "updated_at"})
 EVENT_TYPES = ("track", "identify", "page", "screen", "group", "alias")

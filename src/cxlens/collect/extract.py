@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from cxlens.store import Store
 
 ORDER_EVENT = "Order Completed"
+# Amounts are stored as DECIMAL(18, 4): from 10^14 on (and NaN, inf) they cannot be held, and the
+# cast below would store them empty, so the importer and the collection API refuse them.
+MAX_AMOUNT = 10**14
 FEEDBACK_EVENTS = ("Survey Responded", "Review Submitted")
 # Accepted score range per feedback metric (inclusive).
 METRIC_RANGES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "rating": (1, 5)}

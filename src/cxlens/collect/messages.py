@@ -10,13 +10,14 @@ Times become integer microseconds since the Unix epoch (UTC), which Arrow turns 
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cxlens.collect.channels import channel_of
-from cxlens.collect.extract import FEEDBACK_EVENTS, METRIC_RANGES, WHOLE_METRICS
+from cxlens.collect.extract import FEEDBACK_EVENTS, MAX_AMOUNT, METRIC_RANGES, ORDER_EVENT, WHOLE_METRICS
 
 MESSAGE_TYPES = frozenset({"track", "identify", "page", "screen", "group", "alias"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -26,6 +27,8 @@ _STRING_FIELDS = ("event", "name", "channel", "category")
 _ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
 MAX_ID_LENGTH = 1024
 _SCORE_FIELDS = ("score", "rating", "value")  # read in this order by collect.extract
+# Order amounts: revenue|total are stored by collect.extract; the rest are refused as an import does.
+_ORDER_AMOUNTS = ("revenue", "total", "discount", "shipping", "tax")
 
 
 class MessageInvalid(Exception):
@@ -78,6 +81,44 @@ def _check_types(msg: Mapping[str, Any]) -> None:
             raise MessageInvalid("wrong_type", field, f"{field} must be a string, not {type(value).__name__}")
 
 
+def _number(value: Any, where: str) -> float:
+    """A finite JSON number, or a string holding one (the store's casts read both), as a float."""
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError
+        number = float(value)
+        if not math.isfinite(number):  # "NaN", "inf" or "1e400" in a string
+            raise ValueError
+        return number
+    except ValueError:
+        shown = str(value)[:40]
+        raise MessageInvalid("wrong_type", where, f"{where} must be a number, not {shown!r}") from None
+
+
+def _check_amount(value: Any, where: str) -> None:
+    if value is None:
+        return
+    if abs(_number(value, where)) >= MAX_AMOUNT:
+        raise MessageInvalid("out_of_range", where, f"{where.rpartition('.')[2]} {str(value)[:40]} is "
+                             "too large; amounts must be below 10^14")
+
+
+def _check_order_amounts(properties: Any) -> None:
+    """Refuse an order amount the store cannot hold, as the importer does.
+
+    ``orders`` and ``order_items`` keep DECIMAL(18, 4): accepted, an amount from 10^14 on (or NaN,
+    inf) would be stored as no revenue without a word, and every revenue report would miss it.
+    """
+    if not isinstance(properties, dict):
+        return
+    for field in _ORDER_AMOUNTS:
+        _check_amount(properties.get(field), f"properties.{field}")
+    products = properties.get("products")
+    for i, product in enumerate(products if isinstance(products, list) else ()):
+        if isinstance(product, dict):
+            _check_amount(product.get("price"), f"properties.products[{i}].price")
+
+
 def _check_survey_score(properties: Any) -> None:
     """Refuse an NPS, CSAT or CES answer off its whole-point scale, as the importer does.
 
@@ -91,13 +132,7 @@ def _check_survey_score(properties: Any) -> None:
     if metric not in WHOLE_METRICS or field is None:
         return
     value, where = properties[field], f"properties.{field}"
-    try:
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValueError
-        number = float(value)
-    except ValueError:
-        shown = str(value)[:40]
-        raise MessageInvalid("wrong_type", where, f"{where} must be a number, not {shown!r}") from None
+    number = _number(value, where)
     low, high = METRIC_RANGES[metric]
     if not low <= number <= high or number != int(number):
         raise MessageInvalid("out_of_range", where, f"{metric} score {value} is not a whole number from "
@@ -144,6 +179,8 @@ def normalize(msg: Any, kind: str | None, received_us: int, batch_sent_us: int |
             raise MessageInvalid("missing_field", "event", "a track message needs event (its name)")
         if event in FEEDBACK_EVENTS:
             _check_survey_score(properties)
+        elif event == ORDER_EVENT:
+            _check_order_amounts(properties)
     elif msg_type in ("page", "screen"):
         event = msg.get("name")
     elif msg_type == "identify":
