@@ -115,6 +115,24 @@ def test_order_amounts_the_store_cannot_hold_are_rejected_like_an_import_row(set
     assert len(intake.records) == 3
 
 
+def test_numeric_ids_are_kept_as_their_digits_or_refused_saying_what_to_send(settings) -> None:
+    """A 30-digit userId (read as a float by the JSON parser) was refused as 'not float'."""
+    body = (b'{"batch": [{"type": "track", "event": "E", "userId": 123456789012345678901234567890},'
+            b' {"type": "track", "event": "E", "userId": 18446744073709551615},'
+            b' {"type": "track", "event": "E", "userId": 12.5},'
+            b' {"type": "track", "event": "E", "anonymousId": true}]}')
+    intake = split_messages("batch", parse_body(body, "batch", settings), len(body), settings,
+                            RECEIVED, "s")
+    assert [r["user_id"] for r in intake.records] == ["18446744073709551615"]
+    assert [(r.index, r.code, r.field) for r in intake.rejections] == [
+        (0, "wrong_type", "userId"), (2, "wrong_type", "userId"), (3, "wrong_type", "anonymousId")]
+    big, decimal, boolean = (r.message for r in intake.rejections)
+    assert big.startswith("userId must be a string or an integer of at most 64 bits")
+    assert "send it as a string" in big and "float" not in big
+    assert "12.5" in decimal
+    assert boolean == "anonymousId must be a string or an integer, not true"
+
+
 def test_oversize_message_in_batch_is_rejected_alone(settings) -> None:
     big = {"type": "track", "event": "Big", "userId": "u", "properties": {"blob": "x" * 40_000}}
     small = {"type": "track", "event": "Small", "userId": "u"}

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from cxlens.collect.channels import channel_of
 from cxlens.collect.extract import FEEDBACK_EVENTS, MAX_AMOUNT, METRIC_RANGES, ORDER_EVENT, WHOLE_METRICS
 
@@ -57,12 +59,26 @@ def to_micros(value: Any, field: str) -> int:
     return (parsed - _EPOCH) // _MICROSECOND
 
 
+def _wrong_id(field: str, value: Any) -> MessageInvalid:
+    """Say what an id must be, showing the value as the client sent it (JSON, not Python types).
+
+    The JSON parser reads an integer beyond 64 bits as a float, so a long numeric id arrives as one
+    whose digits are already lost: the client must send it as a string.
+    """
+    shown = orjson.dumps(value).decode()[:40]
+    if isinstance(value, float):
+        return MessageInvalid("wrong_type", field, f"{field} must be a string or an integer of at most "
+                              f"64 bits, not the number {shown}; send it as a string")
+    return MessageInvalid("wrong_type", field, f"{field} must be a string or an integer, not {shown}")
+
+
 def _identifier(msg: Mapping[str, Any], field: str) -> str | None:
+    """An id as text: a string, or an integer as its digits (Segment's libraries stringify them)."""
     value = msg.get(field)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise MessageInvalid("wrong_type", field, f"{field} must be a string, not {type(value).__name__}")
+        raise _wrong_id(field, value)
     text = str(value).strip()
     if len(text) > MAX_ID_LENGTH:
         raise MessageInvalid("too_long", field, f"{field} is longer than {MAX_ID_LENGTH} characters")
