@@ -144,6 +144,17 @@ def test_the_form_shows_errors_beside_their_fields(server):
     assert rows == [("nps", 7.0, "web", True), ("text", None, "web", True)]
 
 
+def test_a_hidden_answered_field_cannot_skip_a_required_question(server):
+    """Posting answered=nps without a one-click answer recorded it skipped the required NPS."""
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        form = browser.get("/s/checkout-nps")
+        response_id = re.search(r'name="response_id" value="([^"]+)"', form.text).group(1)
+        forged = browser.post("/s/checkout-nps", data={"response_id": response_id, "answered": "nps",
+                                                       "why": "skipped the score"})
+        assert forged.status_code == 400 and 'id="f-nps-error"' in forged.text
+    assert server.runtime.store.scalar("SELECT count(*) FROM feedback") == 0
+
+
 @pytest.fixture
 def chromium():
     if not CHROMIUM.exists():

@@ -157,6 +157,20 @@ def new_response_id() -> str:
     return "r_" + secrets.token_hex(10)
 
 
+def recorded_answers(store: Store, response_id: str, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` a response has on record (its one-click score), read from the store.
+
+    The form says which answers it no longer asks for, but the browser controls the form: only an
+    answer on record may spare a required question.
+    """
+    ids = [f"{response_id}:{key}" for key in keys]
+    if not ids:
+        return set()
+    rows = store.fetchall("SELECT DISTINCT message_id FROM feedback WHERE message_id IN (SELECT unnest(?))",
+                          [ids])
+    return {message_id.partition(":")[2] for (message_id,) in rows}
+
+
 def build_messages(
     survey: Survey,
     clean: Mapping[str, Any],

@@ -160,7 +160,8 @@ async def submit(request: Request, survey_id: str) -> Response:
         response_id = link.response_id
     elif not _RESPONSE_ID.match(response_id):
         response_id = responses.new_response_id()
-    answered_keys = {k for k in fields.pop("answered", "").split(",") if k} & _all_keys(survey)
+    claimed = {k for k in fields.pop("answered", "").split(",") if k} & _all_keys(survey)
+    answered_keys = responses.recorded_answers(store, response_id, claimed)
     answers = {k: v for k, v in fields.items() if k not in answered_keys}
     clean, errors = responses.validate_answers(survey, answers, already_answered=answered_keys)
     answered = dict.fromkeys(answered_keys, True)
