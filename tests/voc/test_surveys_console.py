@@ -135,3 +135,19 @@ def test_the_queue_is_role_checked_csrf_protected_and_records_outcomes(console):
     saved = loop.get_task(store, task["task_id"])
     assert (saved["owner"], saved["status"], saved["contacted"]) == ("zoe", "resolved", True)
     assert saved["history"][-1]["actor"].startswith("console:usr_")
+
+
+def test_the_follow_up_form_refuses_a_contacted_value_it_does_not_offer(console):
+    """contacted=maybe was saved as 'not contacted' and counted so in the recovery report."""
+    store = console.runtime.store
+    [task, *_] = loop.list_tasks(store, status="open")
+    with _client(console, "marketer") as marketer:
+        html = marketer.get("/surveys/followups").text
+        refused = marketer.post(
+            f"/surveys/followups/{task['task_id']}",
+            data={"owner": "zoe", "status": "resolved", "outcome": "called", "contacted": "maybe",
+                  "csrf_token": csrf_of(html)},
+        )
+        assert refused.status_code == 400 and "contacted" in refused.text and "maybe" in refused.text
+    saved = loop.get_task(store, task["task_id"])
+    assert (saved["owner"], saved["status"], saved["contacted"]) == (task["owner"], "open", None)

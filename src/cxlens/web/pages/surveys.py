@@ -176,6 +176,17 @@ def followups(
     return _queue(request, status or None)
 
 
+_CONTACTED = {"": None, "yes": True, "no": False}  # the form's choices: (unknown), yes, no
+
+
+def _contacted(value: str) -> bool | None:
+    """The form's ``contacted`` choice; anything else is refused, not saved as "not contacted"."""
+    if value not in _CONTACTED:
+        raise InvalidInputError(f"contacted must be yes, no or empty (unknown), not {value[:40]!r}",
+                                field="contacted")
+    return _CONTACTED[value]
+
+
 @router.post("/surveys/followups/{task_id}", response_class=HTMLResponse)
 def change(
     request: Request,
@@ -189,6 +200,7 @@ def change(
     """Assign a task and/or move it on; resolving needs the outcome."""
     store = store_of(request)
     actor = f"console:{session.user.user_id}"
+    reached = _contacted(contacted)
     if not owner.strip() and not status:
         raise InvalidInputError("choose an owner or a new status", field="status")
     if owner.strip():
@@ -200,7 +212,7 @@ def change(
             status,
             actor,
             outcome=outcome or None,
-            contacted=contacted == "yes" if contacted else None,
+            contacted=reached,
         )
     webhooks.deliver_due(store)
     return _queue(request, None, notice=f"Saved {task_id}.")
