@@ -189,6 +189,8 @@ def test_initiative_input_is_checked(store):
         program.get_initiative(store, "ini_nope")
     with pytest.raises(NotFoundError, match="unknown playbook"):
         program.apply_playbook(store, "pb_nope", "a=b")
+    with pytest.raises(InvalidInputError, match="unknown status 'foo'; use piloting, iterating, scaling"):
+        program.list_initiatives(store, "foo")  # was an empty list, as if there were none
 
 
 def test_kpi_progress_per_quarter_with_target_and_year_on_year(store):
@@ -305,3 +307,6 @@ def test_cli_program_input_mistakes_are_named(settings, tmp_path, capsys):
     assert f"pilot definition {broken}: not valid toml" in err and "journey" not in err
     assert run(["experiments", "create", "--definition", str(broken), *data]) == 2
     assert f"experiment definition {broken}: not valid toml" in " ".join(capsys.readouterr().err.split())
+    assert run(["program", "initiatives", "list", "--status", "foo", *data]) == 2
+    assert "unknown status 'foo'; use piloting, iterating, scaling, scaled, stopped" in " ".join(
+        capsys.readouterr().err.split())

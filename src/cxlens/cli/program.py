@@ -130,7 +130,9 @@ def initiatives_create(
 
 @initiatives_app.command("list")
 def initiatives_list(
-    status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help=f"Only this status ({', '.join(program.STATUSES)}).")
+    ] = None,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:

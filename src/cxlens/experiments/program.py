@@ -37,6 +37,8 @@ from cxlens.experiments.registry import (
 from cxlens.store import Store
 
 DECISIONS = ("scale", "iterate", "stop")
+# piloting → (iterating) → scaling → scaled, or stopped (docs/cx-program.md).
+STATUSES = ("piloting", "iterating", "scaling", "scaled", "stopped")
 DEFAULT_STAGES = (0.1, 0.5, 1.0)
 DEFAULT_HOLDOUT = 0.1
 
@@ -147,6 +149,9 @@ def get_initiative(store: Store, initiative_id: str) -> dict[str, Any]:
 
 
 def list_initiatives(store: Store, status: str | None = None) -> list[dict[str, Any]]:
+    """Initiatives, most recently changed first; an unknown ``status`` is refused, not an empty list."""
+    if status and status not in STATUSES:
+        raise InvalidInputError(f"unknown status {status!r}; use {', '.join(STATUSES)}", field="status")
     where, params = ("WHERE status = ?", [status]) if status else ("", [])
     return store.records(
         f"""SELECT initiative_id, title, status, kpi_key, kpi_target, segment, experiment_key,
