@@ -81,6 +81,13 @@ def revoke_key(store: Store, key_id: str) -> ApiKey:
     return ApiKey(*row)
 
 
+_ARTICLE: dict[KeyKind, str] = {"write": "a", "admin": "an"}
+_HOW_SENT: dict[KeyKind, str] = {
+    "write": "a write key, sent as the HTTP Basic user name or as `writeKey` in the body",
+    "admin": "an admin key, sent as `Authorization: Bearer ak_…`",
+}
+
+
 class KeyRing:
     """Authenticates secrets against the store, remembering answers for ``ttl`` seconds.
 
@@ -95,16 +102,16 @@ class KeyRing:
         self._lock = threading.Lock()
 
     def authenticate(self, secret: str | None, kind: KeyKind) -> ApiKey:
+        """The live key of ``kind`` for ``secret``: no or an unknown key is 401, the wrong kind 403."""
         if not secret:
-            raise AuthenticationError(
-                f"missing {kind} key: send it as HTTP Basic auth username (write keys), "
-                "a Bearer token (admin keys), or `writeKey` in the body"
-            )
+            raise AuthenticationError(f"missing {kind} key: this call needs {_HOW_SENT[kind]}")
         key = self._lookup(hash_secret(secret))
         if key is None or key.revoked_at is not None:
             raise AuthenticationError(f"unknown or revoked {kind} key")
         if key.kind != kind:
-            raise PermissionDeniedError(f"this is a {key.kind} key; this call needs a {kind} key")
+            raise PermissionDeniedError(
+                f"{_ARTICLE[key.kind]} {key.kind} key cannot be used here; this call needs {_HOW_SENT[kind]}"
+            )
         return key
 
     def _lookup(self, digest: str) -> ApiKey | None:

@@ -173,6 +173,8 @@ def test_unknown_revoked_or_wrong_kind_keys_are_refused(server, secrets, name: s
     r = _post(server, "/v1/batch", {"batch": _track(1, f"key-{name}")}, secret)
     assert r.status_code == status
     assert r.json()["code"] in ("unauthorized", "forbidden")
+    if name == "console":
+        assert r.json()["message"].startswith("an admin key cannot be used here; this call needs a write key")
 
 
 def test_gzip_body_and_gzip_bomb(server, secrets) -> None:
@@ -218,7 +220,9 @@ def test_admin_endpoints(server, secrets) -> None:
     assert stats["collector"]["loader_failures"] == 0
     assert httpx.get(f"{server.url}/v1/admin/events?limit=0", headers=admin).status_code == 400
     assert httpx.get(f"{server.url}/v1/admin/stats").status_code == 401
-    assert httpx.get(f"{server.url}/v1/admin/stats", headers=_auth(secrets["web"])).status_code == 401
+    wrong_kind = httpx.get(f"{server.url}/v1/admin/stats", headers=_auth(secrets["web"]))
+    assert wrong_kind.status_code == 403 and "a write key cannot be used here" in wrong_kind.json()["message"]
+    assert httpx.get(f"{server.url}/v1/admin/stats", headers=_auth("wk_nope")).status_code == 401
 
 
 def test_collect_endpoints_answer_post_only_and_other_paths_pass_through(server, secrets) -> None:

@@ -98,9 +98,13 @@ def test_errors_keep_the_api_shape(server) -> None:
         assert alias.json()["details"]["problems"][0]["field"] == "context.localTime"
         broken = client.post("/v1/decide", content=b"{not json", headers=auth)
         assert broken.status_code == 400 and "not valid JSON" in broken.json()["message"]
-        assert client.post("/v1/decide", json={"placement": "home"},
-                           headers={"Authorization": f"Bearer {write}"}).status_code == 403
-        assert client.post("/v1/decide", json={"placement": "home"}, auth=(write, "")).status_code == 401
+        # a write key, sent as Bearer or as collection sends it, is the wrong kind: 403 saying so
+        for sent in ({"headers": {"Authorization": f"Bearer {write}"}}, {"auth": (write, "")}):
+            refused = client.post("/v1/decide", json={"placement": "home"}, **sent)
+            assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+            assert refused.json()["message"].startswith(
+                "a write key cannot be used here; this call needs an admin key")
+        assert client.post("/v1/decide", json={"placement": "home"}, auth=("wk_nope", "")).status_code == 401
         wrong = client.get("/v1/decide", headers=auth)
         assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
         anonymous = client.post("/v1/decide/feedback",

@@ -158,7 +158,7 @@ def test_assign_endpoint_takes_a_write_key(live_server):
         ).status_code
         == 404
     )
-    assert httpx.get(f"{url}/v1/experiments", auth=(write, "")).status_code == 401  # registry: admin
+    assert httpx.get(f"{url}/v1/experiments", auth=(write, "")).status_code == 403  # registry: admin
     listed = httpx.get(f"{url}/v1/experiments", headers={"Authorization": f"Bearer {admin}"})
     assert listed.json()[0]["units"] == 1
     created = httpx.post(

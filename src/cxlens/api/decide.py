@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope
 from cxlens import jsonutil
 from cxlens.api.asgi import PostEndpoints
 from cxlens.api.collect import basic_user_of, read_capped
+from cxlens.api.deps import admin_secret
 from cxlens.api.runtime import Runtime
 from cxlens.decide.engine import DecisionEngine
 from cxlens.decide.request import DecideRequest, FeedbackRequest
@@ -36,14 +37,9 @@ DECIDE, FEEDBACK = "/v1/decide", "/v1/decide/feedback"
 MAX_BODY = 256 * 1024  # a decision request is a few hundred bytes; a cart of 200 ids stays far below this
 
 
-def _bearer(header: str | None) -> str | None:
-    scheme, _, token = (header or "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
-
-
 def _admin(runtime: Runtime, header: str | None) -> ApiKey:
     """Admin routes take ``Authorization: Bearer <admin key>`` (as ``api.deps.require_admin``)."""
-    return runtime.keyring.authenticate(_bearer(header), "admin")
+    return runtime.keyring.authenticate(admin_secret(header), "admin")
 
 
 def _write_or_admin(runtime: Runtime, header: str | None) -> ApiKey:

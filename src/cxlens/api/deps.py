@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from cxlens.api.collect import basic_user_of
 from cxlens.api.runtime import Runtime
 from cxlens.keys import ApiKey
 
@@ -12,9 +13,17 @@ def runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
+def admin_secret(header: str | None) -> str | None:
+    """The secret an admin route checks: the Bearer token, else the HTTP Basic user name.
+
+    Admin keys come as Bearer tokens. A Basic user name is a write key sent the way collection takes
+    it; it is checked too, so that it is refused as the wrong kind of key (403, saying an admin key
+    is needed) rather than as no key at all.
+    """
+    scheme, _, token = (header or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else basic_user_of(header)
+
+
 def require_admin(request: Request) -> ApiKey:
     """Admin routes take ``Authorization: Bearer <admin key>``."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    secret = token.strip() if scheme.lower() == "bearer" else None
-    return runtime(request).keyring.authenticate(secret, "admin")
+    return runtime(request).keyring.authenticate(admin_secret(request.headers.get("authorization")), "admin")
