@@ -6,7 +6,11 @@ Faces translate errors mechanically: ``http_status`` for the API, ``exit_code`` 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+# pydantic's error types for "not an object" where a model or a dict was expected
+_NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
 
 
 class CxlensError(Exception):
@@ -119,3 +123,24 @@ class ModelNotFittedError(CxlensError):
     code = "not_fitted"
     http_status = 409
     exit_code = 5
+
+
+def validation_problems(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """pydantic's (or FastAPI's) validation errors as ``{"field", "message"}`` a caller can act on.
+
+    A field is its dotted location without FastAPI's leading ``body``. A problem with the body as a
+    whole has no location left (or, for JSON that does not parse, the offset FastAPI puts there,
+    which read as a field "0"): it is named ``body``, and says what the body must be.
+    """
+    problems = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        loc = loc[1:] if loc[:1] == ("body",) else loc
+        if error["type"] == "json_invalid":
+            problems.append({"field": "body", "message": "the body is not valid JSON"})
+        elif not loc:
+            message = "the body must be a JSON object" if error["type"] in _NOT_AN_OBJECT else error["msg"]
+            problems.append({"field": "body", "message": message})
+        else:
+            problems.append({"field": ".".join(str(p) for p in loc), "message": error["msg"]})
+    return problems

@@ -98,6 +98,9 @@ def test_errors_keep_the_api_shape(server) -> None:
         assert alias.json()["details"]["problems"][0]["field"] == "context.localTime"
         broken = client.post("/v1/decide", content=b"{not json", headers=auth)
         assert broken.status_code == 400 and "not valid JSON" in broken.json()["message"]
+        listed = client.post("/v1/decide", json=[1], headers=auth)  # was field "", "Input should be …"
+        assert listed.status_code == 400 and listed.json()["details"]["problems"] == [
+            {"field": "body", "message": "the body must be a JSON object"}]
         # a write key, sent as Bearer or as collection sends it, is the wrong kind: 403 saying so
         for sent in ({"headers": {"Authorization": f"Bearer {write}"}}, {"auth": (write, "")}):
             refused = client.post("/v1/decide", json={"placement": "home"}, **sent)

@@ -51,6 +51,13 @@ def test_survey_crud_and_responses_api(server):
     assert api.get("/v1/surveys/checkout-nps").json()["questions"][0]["scale"] == [0, 10]
     assert api.get("/v1/surveys/nope").status_code == 404
     assert api.post("/v1/surveys", json={"id": "x", "title": "X", "questions": []}).status_code == 400
+    # a body that is not a JSON object is named "body" (pydantic's location said "0", or nothing)
+    for body, message in ((b"nope", "the body is not valid JSON"),
+                          (b"[1]", "the body must be a JSON object")):
+        refused = api.post("/v1/surveys", content=body, headers={"Content-Type": "application/json"})
+        assert refused.status_code == 400 and refused.json()["details"]["problems"] == [
+            {"field": "body", "message": message}]
+        assert refused.json()["message"] == f"body: {message}"
     assert httpx.post(f"{server.url}/v1/surveys", json=HELPFUL).status_code == 401  # no admin key
 
     ok = _respond(

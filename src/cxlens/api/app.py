@@ -18,7 +18,7 @@ from cxlens.api.responses import JSON, error_response
 from cxlens.api.runtime import Runtime
 from cxlens.config import Settings
 from cxlens.decide.service import EngineHolder
-from cxlens.errors import CxlensError
+from cxlens.errors import CxlensError, validation_problems
 from cxlens.web import mount as mount_console
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSON:
-        problems = [
-            {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "message": err["msg"]}
-            for err in exc.errors()
-        ]
+        problems = validation_problems(exc.errors())
         message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         return JSON(
             {"code": "invalid_input", "message": message, "details": {"problems": problems}},

@@ -12,7 +12,7 @@ from cxlens.config import Settings
 from cxlens.decide.engine import DecisionEngine
 from cxlens.decide.request import DecideRequest, FeedbackRequest
 from cxlens.decide.state import CustomerState
-from cxlens.errors import InvalidInputError
+from cxlens.errors import InvalidInputError, validation_problems
 from cxlens.identity.lookup import find_customer
 from cxlens.recommend.service import Recommend
 from cxlens.store import Store
@@ -23,7 +23,7 @@ def parse(model: type[DecideRequest] | type[FeedbackRequest], payload: Any) -> A
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        problems = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        problems = validation_problems(exc.errors())
         raise InvalidInputError("; ".join(f"{p['field']}: {p['message']}" for p in problems),
                                 problems=problems) from exc
 
