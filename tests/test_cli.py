@@ -58,3 +58,16 @@ def test_table_cells_are_printed_as_text_not_markup(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert "[/b]" in out
     assert "[red]bad[/red]" in out
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("x" * 101, "a key name is at most 100 characters, not 101"),
+    ("web\nadmin", "a key name must be printable characters"),
+    ("tab\there", "a key name must be printable characters"),
+    ("   ", "a key needs a non-empty name"),
+])
+def test_key_names_are_short_printable_text(tmp_path, capsys, name, says) -> None:
+    """A key's name is its events' source and shows in every key list: any length or a newline went."""
+    assert run(["keys", "create", "--name", name, "--data-dir", str(tmp_path)]) == 2
+    assert says in " ".join(capsys.readouterr().err.split())
+    assert run(["keys", "create", "--name", "web shop – café " + "x" * 84, "--data-dir", str(tmp_path)]) == 0

@@ -25,6 +25,7 @@ from cxlens.store import Store
 KeyKind = Literal["write", "admin"]
 KEY_KINDS: tuple[KeyKind, ...] = ("write", "admin")
 _PREFIX = {"write": "wk_", "admin": "ak_"}
+MAX_NAME_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,26 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _key_name(name: str) -> str:
+    """A key's name, trimmed: it becomes the ``source`` of every event sent with the key and a cell
+    of every key list, so it is one short line of printable text."""
+    name = name.strip()
+    if not name:
+        raise InvalidInputError("a key needs a non-empty name", field="name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInputError(f"a key name is at most {MAX_NAME_LENGTH} characters, not {len(name)}",
+                                field="name")
+    if not name.isprintable():
+        raise InvalidInputError("a key name must be printable characters (no newlines, tabs or control "
+                                f"characters): {name[:40]!r}", field="name")
+    return name
+
+
 def create_key(store: Store, kind: str, name: str) -> CreatedKey:
     if kind not in KEY_KINDS:
         raise InvalidInputError(f"key kind must be one of {', '.join(KEY_KINDS)}, not {kind!r}",
                                 field="kind")
-    name = name.strip()
-    if not name:
-        raise InvalidInputError("a key needs a non-empty name", field="name")
+    name = _key_name(name)
     secret = _PREFIX[kind] + secrets.token_urlsafe(32)
     key = ApiKey(key_id="key_" + secrets.token_hex(8), kind=kind, name=name,
                  created_at=datetime.now(UTC))
