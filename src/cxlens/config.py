@@ -12,12 +12,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cxlens.errors import ConfigError
 
 ENV_PREFIX = "CXLENS_"
 CONFIG_FILE_NAME = "cxlens.toml"
+IDENTIFIER_KINDS = ("user_id", "email", "phone", "external_id", "anonymous_id")
+DEFAULT_LIMITS = {"user_id": 1, "email": 5, "phone": 5, "external_id": 10, "anonymous_id": 200}
 
 
 class IdentityConfig(BaseModel):
@@ -30,8 +32,7 @@ class IdentityConfig(BaseModel):
         description="Identifier kinds from strongest to weakest; the strongest names the customer.",
     )
     limits: dict[str, int] = Field(
-        default_factory=lambda: {"user_id": 1, "email": 5, "phone": 5, "external_id": 10,
-                                 "anonymous_id": 200},
+        default_factory=lambda: dict(DEFAULT_LIMITS),
         description="Most identifiers of a kind one customer may hold; a merge beyond it is refused.",
     )
     blocked_values: tuple[str, ...] = Field(
@@ -48,6 +49,21 @@ class IdentityConfig(BaseModel):
         default=(),
         description="Extra trait names whose values are external ids (for example a CRM id).",
     )
+
+    @field_validator("limits")
+    @classmethod
+    def _limits_over_defaults(cls, given: dict[str, int]) -> dict[str, int]:
+        """The limits given change only their kinds: the others keep their defaults, so raising
+        e-mail's limit never lifts user_id's 1 (two user ids are never merged). A misspelt kind
+        would never apply and a limit below 1 cannot be kept, so both are refused."""
+        unknown = sorted(set(given) - set(IDENTIFIER_KINDS))
+        if unknown:
+            raise ValueError(f"unknown identifier kind {', '.join(unknown)} "
+                             f"(kinds: {', '.join(IDENTIFIER_KINDS)})")
+        below = sorted(kind for kind, limit in given.items() if limit < 1)
+        if below:
+            raise ValueError(f"the limit of {', '.join(below)} must be 1 or more")
+        return {**DEFAULT_LIMITS, **given}
 
 
 class Settings(BaseModel):

@@ -235,3 +235,18 @@ def test_a_hash_collision_falls_back_to_one_row_per_event(tmp_path, settings, ca
     assert "share a hash" in caplog.text
     assert per_event == grouped
     assert len({customer for _, customer in grouped[1]}) == 2  # u1's history joined, u2 apart
+
+
+def test_a_limits_setting_for_one_kind_keeps_the_other_limits(tmp_path, monkeypatch) -> None:
+    """`[identity] limits = {email = 2}` replaced the whole table: user_id lost its limit of 1
+    and two user ids sharing an e-mail became one customer."""
+    from cxlens.config import load_settings
+
+    monkeypatch.setenv("CXLENS_IDENTITY", '{"limits": {"email": 2}}')
+    settings = load_settings(tmp_path / "data")
+    assert settings.identity.limits["user_id"] == 1
+    with Store(settings.store_path) as store:
+        load(store, settings, [event(1, user_id="u1", traits={"email": "shared@x.io"}),
+                               event(2, user_id="u2", traits={"email": "shared@x.io"})])
+        ids = mapping(store)
+    assert ids[("user_id", "u1")] != ids[("user_id", "u2")]

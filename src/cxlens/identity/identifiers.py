@@ -17,9 +17,9 @@ from typing import Any
 import phonenumbers
 
 from cxlens import jsonutil
-from cxlens.config import Settings
+from cxlens.config import IDENTIFIER_KINDS, Settings
 
-KINDS = ("user_id", "email", "phone", "external_id", "anonymous_id")
+KINDS = IDENTIFIER_KINDS
 
 # A value made only of zeros and separators (0000, 00000000-0000-...) identifies nobody.
 _JUNK_SQL = r"^[0\-_.: ]*$"

@@ -147,7 +147,7 @@ def _recompute(store: Store, settings: Settings, hasher: Hasher) -> Resolution:
     limits = np.full(len(ranks) + 1, NO_LIMIT, dtype=np.int64)
     for kind, limit in settings.identity.limits.items():
         if kind in ranks:
-            limits[ranks[kind]] = max(1, limit)
+            limits[ranks[kind]] = limit
     part = partition(
         kind=nodes["rank"].to_numpy(),
         a=edges["a"].to_numpy().astype(np.int64),

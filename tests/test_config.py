@@ -1,0 +1,20 @@
+"""Settings: a value that cannot take effect as written is refused with the setting's name."""
+
+from __future__ import annotations
+
+import pytest
+
+from cxlens.config import load_settings
+from cxlens.errors import ConfigError
+
+
+@pytest.mark.parametrize(("identity", "says"), [
+    ('{"limits": {"emial": 3}}', "identity.limits"),
+    ('{"limits": {"email": 0}}', "identity.limits"),
+    ('{"limits": {"email": -1}}', "identity.limits"),
+])
+def test_identity_limits_name_known_kinds_and_are_at_least_one(tmp_path, monkeypatch, identity, says) -> None:
+    """A typo in a kind was kept and never applied; a limit below 1 was read as 1 without a word."""
+    monkeypatch.setenv("CXLENS_IDENTITY", identity)
+    with pytest.raises(ConfigError, match=says):
+        load_settings(tmp_path)
