@@ -18,3 +18,17 @@ def test_identity_limits_name_known_kinds_and_are_at_least_one(tmp_path, monkeyp
     monkeypatch.setenv("CXLENS_IDENTITY", identity)
     with pytest.raises(ConfigError, match=says):
         load_settings(tmp_path)
+
+
+def test_consent_defaults_for_one_purpose_keep_the_others(tmp_path, monkeypatch) -> None:
+    """`{"marketing": true}` replaced the whole table: analytics fell to refused, and every event
+    of a person who had stated no choice was anonymized (or dropped)."""
+    monkeypatch.setenv("CXLENS_CONSENT_DEFAULTS", '{"marketing": true}')
+    assert load_settings(tmp_path).consent_defaults == {
+        "analytics": True, "personalization": False, "marketing": True}
+
+
+def test_consent_defaults_name_known_purposes(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("CXLENS_CONSENT_DEFAULTS", '{"analytic": false}')
+    with pytest.raises(ConfigError, match="consent_defaults.*analytic"):
+        load_settings(tmp_path)

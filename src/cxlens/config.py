@@ -20,6 +20,17 @@ ENV_PREFIX = "CXLENS_"
 CONFIG_FILE_NAME = "cxlens.toml"
 IDENTIFIER_KINDS = ("user_id", "email", "phone", "external_id", "anonymous_id")
 DEFAULT_LIMITS = {"user_id": 1, "email": 5, "phone": 5, "external_id": 10, "anonymous_id": 200}
+CONSENT_PURPOSES = ("analytics", "personalization", "marketing")
+DEFAULT_CONSENT = {"analytics": True, "personalization": False, "marketing": False}
+
+
+def _over_defaults(given: dict[str, Any], defaults: dict[str, Any], what: str) -> dict[str, Any]:
+    """A table that names some keys changes only those: the rest keep their defaults. A key that is
+    not one of the defaults' (a typo) would never apply, so it is refused."""
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ValueError(f"unknown {what} {', '.join(unknown)} (known: {', '.join(defaults)})")
+    return {**defaults, **given}
 
 
 class IdentityConfig(BaseModel):
@@ -53,17 +64,12 @@ class IdentityConfig(BaseModel):
     @field_validator("limits")
     @classmethod
     def _limits_over_defaults(cls, given: dict[str, int]) -> dict[str, int]:
-        """The limits given change only their kinds: the others keep their defaults, so raising
-        e-mail's limit never lifts user_id's 1 (two user ids are never merged). A misspelt kind
-        would never apply and a limit below 1 cannot be kept, so both are refused."""
-        unknown = sorted(set(given) - set(IDENTIFIER_KINDS))
-        if unknown:
-            raise ValueError(f"unknown identifier kind {', '.join(unknown)} "
-                             f"(kinds: {', '.join(IDENTIFIER_KINDS)})")
+        """The limits given change only their kinds, so raising e-mail's limit never lifts
+        user_id's 1 (two user ids are never merged). A limit below 1 cannot be kept: refused."""
         below = sorted(kind for kind, limit in given.items() if limit < 1)
         if below:
             raise ValueError(f"the limit of {', '.join(below)} must be 1 or more")
-        return {**DEFAULT_LIMITS, **given}
+        return _over_defaults(given, DEFAULT_LIMITS, "identifier kind")
 
 
 class Settings(BaseModel):
@@ -101,7 +107,7 @@ class Settings(BaseModel):
         "without any identifier or personal data.",
     )
     consent_defaults: dict[str, bool] = Field(
-        default_factory=lambda: {"analytics": True, "personalization": False, "marketing": False},
+        default_factory=lambda: dict(DEFAULT_CONSENT),
         description="Consent assumed per purpose until a person says otherwise.",
     )
     phone_default_region: str = Field(
@@ -113,6 +119,13 @@ class Settings(BaseModel):
     tracking_plan: Path | None = Field(
         None, description="JSON file mapping event names to JSON Schemas (optional)."
     )
+
+    @field_validator("consent_defaults")
+    @classmethod
+    def _consent_over_defaults(cls, given: dict[str, bool]) -> dict[str, bool]:
+        """Granting marketing by default must not turn analytics off for everyone who said nothing
+        (their events would all be anonymized or dropped)."""
+        return _over_defaults(given, DEFAULT_CONSENT, "consent purpose")
 
     @property
     def store_path(self) -> Path:

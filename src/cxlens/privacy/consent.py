@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cxlens.config import Settings
+from cxlens.config import CONSENT_PURPOSES, Settings
 from cxlens.errors import InvalidInputError
 from cxlens.identity.identifiers import as_mapping, sql_may_hold
 from cxlens.store import Store
 
-PURPOSES = ("analytics", "personalization", "marketing")
+PURPOSES = CONSENT_PURPOSES
 
 # Consent-manager category names (Segment Consent Management, OneTrust ids, common CMP names),
 # compared lower-case, → our purposes. Categories not listed (e.g. "necessary") carry no choice.
