@@ -32,3 +32,11 @@ def test_consent_defaults_name_known_purposes(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("CXLENS_CONSENT_DEFAULTS", '{"analytic": false}')
     with pytest.raises(ConfigError, match="consent_defaults.*analytic"):
         load_settings(tmp_path)
+
+
+@pytest.mark.parametrize("priorities", ['["user_id", "emial"]', '["email", "user_id", "email"]'])
+def test_identity_priorities_name_each_known_kind_once(tmp_path, monkeypatch, priorities) -> None:
+    """A misspelt kind was kept, and the kind it meant silently fell below anonymous_id."""
+    monkeypatch.setenv("CXLENS_IDENTITY", f'{{"priorities": {priorities}}}')
+    with pytest.raises(ConfigError, match="identity.priorities"):
+        load_settings(tmp_path)

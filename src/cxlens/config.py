@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,12 +25,17 @@ CONSENT_PURPOSES = ("analytics", "personalization", "marketing")
 DEFAULT_CONSENT = {"analytics": True, "personalization": False, "marketing": False}
 
 
-def _over_defaults(given: dict[str, Any], defaults: dict[str, Any], what: str) -> dict[str, Any]:
-    """A table that names some keys changes only those: the rest keep their defaults. A key that is
-    not one of the defaults' (a typo) would never apply, so it is refused."""
-    unknown = sorted(set(given) - set(defaults))
+def _refuse_unknown(names: Iterable[str], known: Iterable[str], what: str) -> None:
+    """A name that is not a known one (a typo) would never apply, so it is refused."""
+    known = tuple(known)
+    unknown = sorted(set(names) - set(known))
     if unknown:
-        raise ValueError(f"unknown {what} {', '.join(unknown)} (known: {', '.join(defaults)})")
+        raise ValueError(f"unknown {what} {', '.join(unknown)} (known: {', '.join(known)})")
+
+
+def _over_defaults(given: dict[str, Any], defaults: dict[str, Any], what: str) -> dict[str, Any]:
+    """A table that names some keys changes only those: the rest keep their defaults."""
+    _refuse_unknown(given, defaults, what)
     return {**defaults, **given}
 
 
@@ -60,6 +66,16 @@ class IdentityConfig(BaseModel):
         default=(),
         description="Extra trait names whose values are external ids (for example a CRM id).",
     )
+
+    @field_validator("priorities")
+    @classmethod
+    def _priorities_name_known_kinds(cls, given: tuple[str, ...]) -> tuple[str, ...]:
+        """A misspelt kind would rank nothing, and the kind it meant would fall below every kind
+        listed (kinds left out rank last); a kind listed twice has no one strength."""
+        _refuse_unknown(given, IDENTIFIER_KINDS, "identifier kind")
+        if len(set(given)) != len(given):
+            raise ValueError("each identifier kind may be listed once")
+        return given
 
     @field_validator("limits")
     @classmethod
