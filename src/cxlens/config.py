@@ -136,6 +136,18 @@ class Settings(BaseModel):
         None, description="JSON file mapping event names to JSON Schemas (optional)."
     )
 
+    @field_validator("phone_default_region")
+    @classmethod
+    def _region_phonenumbers_knows(cls, region: str) -> str:
+        """phonenumbers knows only upper-case region codes; any other value made every number
+        without a +prefix invalid, so no national phone number identified anyone."""
+        import phonenumbers
+
+        region = region.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {region!r} (an ISO 3166 code such as US, GB, DE)")
+        return region
+
     @field_validator("consent_defaults")
     @classmethod
     def _consent_over_defaults(cls, given: dict[str, bool]) -> dict[str, bool]:

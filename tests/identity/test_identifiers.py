@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from cxlens.collect.records import to_arrow
+from cxlens.config import load_settings
+from cxlens.errors import ConfigError
 from cxlens.identity.identifiers import identifier_sql, normalize, normalize_phones, record_identifiers
 
 from .support import event
@@ -93,3 +96,16 @@ def test_sql_reader_skips_json_without_identifier_keys_but_not_escaped_ones(stor
     expected = {(i, k, v) for i, rec in enumerate(records) for k, v in record_identifiers(rec, settings)}
     assert (1, "email", "esc@x.io") in expected
     assert _sql_identifiers(store, settings, records) == expected
+
+
+def test_the_default_phone_region_may_be_written_in_lower_case(tmp_path, monkeypatch) -> None:
+    """`phone_default_region = "gb"` was accepted, and phonenumbers, which knows only "GB", then
+    refused every national number: no phone identified anyone."""
+    monkeypatch.setenv("CXLENS_PHONE_DEFAULT_REGION", "gb")
+    assert normalize("phone", "020 7946 0958", load_settings(tmp_path)) == "+442079460958"
+
+
+def test_an_unknown_phone_region_is_refused(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("CXLENS_PHONE_DEFAULT_REGION", "XX")
+    with pytest.raises(ConfigError, match="phone_default_region"):
+        load_settings(tmp_path)
