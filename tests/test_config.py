@@ -40,3 +40,11 @@ def test_identity_priorities_name_each_known_kind_once(tmp_path, monkeypatch, pr
     monkeypatch.setenv("CXLENS_IDENTITY", f'{{"priorities": {priorities}}}')
     with pytest.raises(ConfigError, match="identity.priorities"):
         load_settings(tmp_path)
+
+
+def test_a_config_file_named_but_missing_is_an_error(tmp_path, monkeypatch) -> None:
+    """CXLENS_CONFIG names the file on purpose: a typo in its path ran on defaults without a word."""
+    monkeypatch.setenv("CXLENS_CONFIG", str(tmp_path / "cxlnes.toml"))
+    with pytest.raises(ConfigError, match="CXLENS_CONFIG.*cxlnes.toml"):
+        load_settings(tmp_path)
+

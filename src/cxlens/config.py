@@ -185,8 +185,10 @@ def load_settings(data_dir: Path | str | None = None, **overrides: Any) -> Setti
     env.pop("debug", None)  # read by the CLI (tracebacks on a crash), not a setting
     resolved_dir = Path(data_dir or env.get("data_dir") or Settings.model_fields["data_dir"].default)
 
-    config_file = os.environ.get(f"{ENV_PREFIX}CONFIG") or resolved_dir / CONFIG_FILE_NAME
-    config_path = Path(config_file)
+    named_file = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if named_file and not Path(named_file).is_file():
+        raise ConfigError(f"{ENV_PREFIX}CONFIG names {named_file}, which is not a file")
+    config_path = Path(named_file or resolved_dir / CONFIG_FILE_NAME)
     if config_path.is_file():
         try:
             values.update(tomllib.loads(config_path.read_text()))
