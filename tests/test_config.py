@@ -48,3 +48,8 @@ def test_a_config_file_named_but_missing_is_an_error(tmp_path, monkeypatch) -> N
     with pytest.raises(ConfigError, match="CXLENS_CONFIG.*cxlnes.toml"):
         load_settings(tmp_path)
 
+
+def test_bad_json_in_the_environment_names_the_variable(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("CXLENS_IDENTITY", '{"limits": {')
+    with pytest.raises(ConfigError, match="CXLENS_IDENTITY"):
+        load_settings(tmp_path)

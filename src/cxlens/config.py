@@ -164,7 +164,7 @@ class Settings(BaseModel):
         return self.data_dir / "wal"
 
 
-def _coerce_env(value: str) -> Any:
+def _coerce_env(name: str, value: str) -> Any:
     """Environment values are strings; JSON-looking ones (dicts, lists) are parsed."""
     stripped = value.strip()
     if stripped[:1] in "{[":
@@ -173,7 +173,7 @@ def _coerce_env(value: str) -> Any:
         try:
             return orjson.loads(stripped)
         except orjson.JSONDecodeError as exc:
-            raise ConfigError(f"environment value is not valid JSON: {exc}") from exc
+            raise ConfigError(f"{ENV_PREFIX}{name.upper()} is not valid JSON: {exc}") from exc
     return value
 
 
@@ -195,7 +195,7 @@ def load_settings(data_dir: Path | str | None = None, **overrides: Any) -> Setti
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{config_path}: {exc}") from exc
 
-    values.update({k: _coerce_env(v) for k, v in env.items()})
+    values.update({k: _coerce_env(k, v) for k, v in env.items()})
     values.update({k: v for k, v in overrides.items() if v is not None})
     values["data_dir"] = resolved_dir
     try:
