@@ -71,3 +71,24 @@ def test_key_names_are_short_printable_text(tmp_path, capsys, name, says) -> Non
     assert run(["keys", "create", "--name", name, "--data-dir", str(tmp_path)]) == 2
     assert says in " ".join(capsys.readouterr().err.split())
     assert run(["keys", "create", "--name", "web shop – café " + "x" * 84, "--data-dir", str(tmp_path)]) == 0
+
+
+def test_serve_on_a_store_another_process_holds_says_so_without_a_traceback(tmp_path, capsys) -> None:
+    """uvicorn reported the busy store as a page of lifespan traceback and exited 3."""
+    import subprocess
+    import sys
+
+    from cxlens.api.background import free_port
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from cxlens.store import Store; "
+         f"s = Store({str(tmp_path / 'cxlens.duckdb')!r}); print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert run(["serve", "--data-dir", str(tmp_path), "--port", str(free_port())]) == 75
+    finally:
+        holder.communicate("")
+    err = capsys.readouterr().err
+    assert "is in use by another process" in err
+    assert "Traceback" not in err

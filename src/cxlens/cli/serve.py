@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cxlens.cli.common import DataDirOption, console, settings_for
+from cxlens.config import Settings
 
 
 def serve(
@@ -22,6 +23,7 @@ def serve(
     from cxlens.api.app import create_app
 
     settings = settings_for(data_dir, host=host, port=port)
+    _check_store_free(settings)
     console.print(f"cxlens serving {settings.data_dir} on http://{settings.host}:{settings.port}")
     app = create_app(settings)
     _settle_heap()
@@ -29,6 +31,15 @@ def serve(
     # with uvicorn[standard]); one process, because the WAL and DuckDB have a single writer.
     uvicorn.run(app, host=settings.host, port=settings.port, loop="uvloop",
                 http="httptools", log_level="warning", access_log=False, timeout_graceful_shutdown=30)
+
+
+def _check_store_free(settings: Settings) -> None:
+    """Open the store once before uvicorn starts. The app opens it in its lifespan, where uvicorn
+    turns a store held by another process into a page of traceback; here it is the CLI's one-line
+    ``StoreBusyError`` (exit 75) like every other command's."""
+    from cxlens.store import Store
+
+    Store(settings.store_path).close()
 
 
 def _settle_heap() -> None:
