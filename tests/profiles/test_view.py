@@ -73,3 +73,18 @@ def test_every_read_is_an_index_point_read(store, settings) -> None:
     lookup = store.fetchall("EXPLAIN ANALYZE SELECT kind, customer_id FROM identities WHERE value = ?",
                             ["u1"])[0][1]
     assert "Index Scan" in lookup
+
+
+def test_profile_show_prints_each_merges_evidence(store, settings, capsys, monkeypatch) -> None:
+    """docs/identity.md: `cxlens profile show` shows merges with their evidence matched back to the
+    customer's identifiers; the table printed only the reason, never which message linked what."""
+    from cxlens.cli.common import console
+    from cxlens.cli.main import run
+
+    monkeypatch.setattr(console, "width", 300)  # one line per row
+
+    load(store, settings, [event(1, anonymous_id="a1")])
+    load(store, settings, [event(3, type="identify", anonymous_id="a1", user_id="u1")])
+    store.close()
+    assert run(["profile", "show", "u1", "--data-dir", str(settings.data_dir)]) == 0
+    assert "message m3 linked user_id:u1 and anonymous_id:a1" in capsys.readouterr().out

@@ -28,13 +28,24 @@ def _render(result: dict[str, Any]) -> Group:
         parts.append(table(p["computed_traits"].values(), ["name", "value", "model", "model_version",
                                                             "computed_at"], title="Computed traits"))
     if p["merges"]:
-        parts.append(table(p["merges"], ["merged_at", "outcome", "from_customer_id", "reason"],
+        merges = [{**m, "evidence": _evidence(m["evidence"])} for m in p["merges"]]
+        parts.append(table(merges, ["merged_at", "outcome", "from_customer_id", "reason", "evidence"],
                            title="Merges"))
     if result.get("timeline"):
         timeline = result["timeline"]
         parts.append(table(timeline["events"], ["timestamp", "channel", "type", "event", "message_id"],
                            title=f"Latest events ({len(timeline['events'])} of {timeline['total']})"))
     return Group(*parts)
+
+
+def _evidence(items: list[dict[str, Any]]) -> str:
+    """Which message linked which identifiers: the reason alone never says why these two joined.
+    Identifiers show as the customer's own (``user_id:u1``) where the hash matches one, else by kind."""
+    def name(ref: dict[str, Any]) -> str:
+        return str(ref.get("identifier") or ref.get("kind"))
+
+    return "; ".join(f"message {item.get('message_id')} linked {name(item['a'])} and {name(item['b'])}"
+                     if "a" in item else name(item) for item in items)
 
 
 @profile_app.command("show")
