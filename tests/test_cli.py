@@ -15,6 +15,7 @@ EVENTS = Path(__file__).resolve().parent / "cases" / "import" / "events.csv"
     (["import", "events", str(EVENTS), "--chunk-rows", "0"], "--chunk-rows"),
     (["churn", "score", "--top", "many"], "--top"),
     (["profile", "show", "--bogus"], "No such option: --bogus"),
+    (["profile", "show", "u1", "--events", "-1"], "--events"),
 ])
 def test_usage_errors_name_the_option_and_exit_2(tmp_path, capsys, argv, says) -> None:
     assert run([*argv, "--data-dir", str(tmp_path)]) == 2

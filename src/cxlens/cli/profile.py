@@ -51,7 +51,8 @@ def _evidence(items: list[dict[str, Any]]) -> str:
 @profile_app.command("show")
 def show(
     identifier: Annotated[str, typer.Argument(help="customer id, email:…, user_id:…, phone:…, or a value.")],
-    events: Annotated[int, typer.Option("--events", "-e", help="How many latest events to list.")] = 10,
+    events: Annotated[int, typer.Option("--events", "-e", min=0,
+                                               help="How many latest events to list (0: none).")] = 10,
     data_dir: DataDirOption = None,
     as_json: JsonOption = False,
 ) -> None:
