@@ -247,6 +247,18 @@ def test_bad_input_gets_a_message_not_a_traceback(console):
         assert unknown.status_code == 200 and "Nobody matches" in unknown.text and "email:" in unknown.text
 
 
+@pytest.mark.parametrize("page_no", ["99999", "99999999999999999999"])
+def test_a_page_past_the_last_says_so(console, page_no):
+    """Past the last page the list said "No customers yet. Run cxlens demo" of a full store (and a
+    page number beyond 64 bits was a 500); a search said nothing of the page."""
+    with console.client("viewer") as client:
+        listing = client.get("/customers", params={"page_no": page_no})
+        search = client.get("/customers", params={"q": "city=Dublin", "page_no": page_no})
+    assert listing.status_code == 400
+    assert "past the last page" in listing.text and "No customers yet" not in listing.text
+    assert "past the last page" in search.text
+
+
 def test_export_downloads_everything_and_is_audited(console):
     customer_id, user_id = _person(console, "user_id")
     with console.client("analyst") as client:

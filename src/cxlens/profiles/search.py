@@ -19,6 +19,20 @@ PAGE_SIZE = 50
 MIN_TEXT = 2
 
 
+def page_count(total: int, page: int, size: int = PAGE_SIZE) -> int:
+    """How many pages of ``size`` the ``total`` rows make, checking ``page`` is one of them.
+
+    A page past the last is empty, and a list read it as an empty store ("No customers yet"); a page
+    number beyond 64 bits failed in SQL. Both are a page that does not exist, said as such.
+    """
+    if page < 1:
+        raise InvalidInputError("page numbers start at 1", field="page")
+    pages = max(1, -(-total // size))
+    if page > pages:
+        raise InvalidInputError(f"page {page:,} is past the last page ({pages:,})", field="page")
+    return pages
+
+
 def _matches(store: Store, query: str) -> tuple[str, list[Any]]:
     """SQL selecting (customer_id, matched) for a non-identifier query."""
     name, sep, value = query.partition("=")
@@ -45,14 +59,13 @@ def search_customers(store: Store, settings: Settings, query: str, page: int = 1
     text = query.strip() if isinstance(query, str) else ""
     if not text:
         raise InvalidInputError("type something to search for", field="q")
-    if page < 1:
-        raise InvalidInputError("page numbers start at 1", field="page")
     try:
         exact = find_customer(store, settings, text)
         sql, params = "SELECT ?::VARCHAR AS customer_id, ? AS matched", [exact, f"identifier {text}"]
     except CxlensError:
         sql, params = _matches(store, text)
     total = store.scalar(f"SELECT count(*) FROM ({sql})", params)
+    pages = page_count(total, page)
     rows = store.records(
         f"SELECT m.customer_id, m.matched, p.first_seen, p.last_seen "
         f"FROM ({sql}) m LEFT JOIN profiles p USING (customer_id) "
@@ -65,4 +78,4 @@ def search_customers(store: Store, settings: Settings, query: str, page: int = 1
         [[r["customer_id"] for r in rows]])}
     for row in rows:
         row["email"], row["identifiers"] = details.get(row["customer_id"], (None, 0))
-    return {"rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE))}
+    return {"rows": rows, "total": total, "page": page, "pages": pages}

@@ -13,6 +13,7 @@ from typing import Any
 
 from cxlens.collect.queries import latest_event_time
 from cxlens.errors import InvalidInputError
+from cxlens.profiles.search import page_count
 from cxlens.store import Store
 
 DEFAULT_DAYS = 30
@@ -106,9 +107,8 @@ def recent_customers(store: Store, page: int = 1) -> dict[str, Any]:
 
     The customers page opens on this list; searching goes through ``profiles.view`` instead.
     """
-    if page < 1:
-        raise InvalidInputError("page numbers start at 1", field="page_no")
     total = store.scalar("SELECT count(*) FROM profiles")
+    pages = page_count(total, page, PAGE_SIZE)
     rows = store.records(
         # One sort key: a tie-breaker makes DuckDB's top-N three times slower at a million profiles.
         "SELECT customer_id, first_seen, last_seen FROM profiles ORDER BY last_seen DESC LIMIT ? OFFSET ?",
@@ -119,7 +119,7 @@ def recent_customers(store: Store, page: int = 1) -> dict[str, Any]:
         "AND kind = 'email' GROUP BY 1", [[r["customer_id"] for r in rows]]))
     for row in rows:
         row["email"] = emails.get(row["customer_id"])
-    return {"rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE))}
+    return {"rows": rows, "total": total, "page": page, "pages": pages}
 
 
 # A computed trait's number: the value itself, or the first numeric field a model wrote it under.
