@@ -96,3 +96,11 @@ def test_traits_in_the_context_reach_the_profile(store, settings) -> None:
     profile = get_profile(store, settings, "u1")
     assert profile["traits"]["plan"]["value"] == "gold"
     assert profile["events_by_channel"] == {"web": 2}
+
+
+def test_an_offset_past_the_events_is_an_empty_page_whatever_its_size(store, settings) -> None:
+    """An offset beyond 64 bits overflowed DuckDB's OFFSET: a 500 from /v1/profiles/ID/events."""
+    _seed(store, settings)
+    for offset in (2, 10**20):
+        page = get_timeline(store, settings, "u1", offset=offset)
+        assert (page["total"], page["offset"], page["events"]) == (2, offset, [])

@@ -167,7 +167,8 @@ def get_timeline(store: Store, settings: Settings, identifier: str, *, limit: in
         where += " AND channel = ?"
         params.append(channel)
     total = store.scalar(f"SELECT count(*) FROM events WHERE {where}", params)
-    events = store.records(f"""
+    # Past the last event the page is empty without asking: an offset beyond 64 bits fails in SQL.
+    events = [] if offset >= total else store.records(f"""
         SELECT message_id, type, event, channel, source, timestamp, id_kind, properties, traits, context
         FROM events WHERE {where} ORDER BY timestamp DESC, message_id LIMIT ? OFFSET ?""",
                            [*params, limit, offset])
