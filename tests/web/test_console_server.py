@@ -259,6 +259,16 @@ def test_a_page_past_the_last_says_so(console, page_no):
     assert "past the last page" in search.text
 
 
+def test_a_timeline_page_past_the_last_says_so(console):
+    """The 360 of a customer with events said "No interactions recorded" past the last timeline
+    page, and a page number beyond 64 bits was a 500."""
+    customer_id, _ = _person(console)
+    with console.client("viewer") as client:
+        for page_no in ("9999", "99999999999999999999"):
+            response = client.get(f"/customers/{customer_id}", params={"page_no": page_no})
+            assert response.status_code == 400 and "past the last page" in response.text, page_no
+
+
 def test_export_downloads_everything_and_is_audited(console):
     customer_id, user_id = _person(console, "user_id")
     with console.client("analyst") as client:

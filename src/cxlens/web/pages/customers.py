@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from cxlens.errors import InvalidInputError
 from cxlens.identity.lookup import FORMS
-from cxlens.profiles.search import search_customers
+from cxlens.profiles.search import page_count, search_customers
 from cxlens.profiles.view import get_profile, get_timeline
 from cxlens.web import queries
 from cxlens.web.guard import console_router, require, settings_of, store_of
@@ -42,9 +42,10 @@ def customer(
     request: Request, customer_id: str, page_no: int = 1, session: Session = Depends(require("view"))
 ) -> HTMLResponse:
     store, settings = store_of(request), settings_of(request)
+    page_no = max(page_no, 1)
     person = get_profile(store, settings, customer_id)
     events = get_timeline(store, settings, person["customer_id"], limit=TIMELINE_PAGE,
-                          offset=(max(page_no, 1) - 1) * TIMELINE_PAGE)
-    pages = max(1, -(-events["total"] // TIMELINE_PAGE))
+                          offset=(page_no - 1) * TIMELINE_PAGE)
+    pages = page_count(events["total"], page_no, TIMELINE_PAGE)
     return page(request, "customer.html", title=f"Customer {person['customer_id']}", c=person,
-                timeline={**events, "page": max(page_no, 1), "pages": pages})
+                timeline={**events, "page": page_no, "pages": pages})
