@@ -53,3 +53,15 @@ def test_bad_json_in_the_environment_names_the_variable(tmp_path, monkeypatch) -
     monkeypatch.setenv("CXLENS_IDENTITY", '{"limits": {')
     with pytest.raises(ConfigError, match="CXLENS_IDENTITY"):
         load_settings(tmp_path)
+
+
+def test_a_data_dir_that_is_a_file_is_a_config_error(tmp_path, capsys) -> None:
+    """Every command crashed on it with "unexpected error: FileExistsError ... this is a bug"."""
+    from cxlens.cli.main import run
+
+    not_a_dir = tmp_path / "shop"
+    not_a_dir.write_text("")
+    with pytest.raises(ConfigError, match="data_dir.*not a directory"):
+        load_settings(not_a_dir)
+    assert run(["learn", "--data-dir", str(not_a_dir)]) == ConfigError.exit_code
+    assert "bug" not in capsys.readouterr().err

@@ -136,6 +136,15 @@ class Settings(BaseModel):
         None, description="JSON file mapping event names to JSON Schemas (optional)."
     )
 
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_is_a_directory(cls, path: Path) -> Path:
+        """A missing directory is made on first write; a file in its place would fail deep inside
+        whichever command runs first, reported as a bug."""
+        if path.exists() and not path.is_dir():
+            raise ValueError(f"{path} exists and is not a directory")
+        return path
+
     @field_validator("phone_default_region")
     @classmethod
     def _region_phonenumbers_knows(cls, region: str) -> str:
