@@ -65,3 +65,15 @@ def test_a_data_dir_that_is_a_file_is_a_config_error(tmp_path, capsys) -> None:
         load_settings(not_a_dir)
     assert run(["learn", "--data-dir", str(not_a_dir)]) == ConfigError.exit_code
     assert "bug" not in capsys.readouterr().err
+
+
+def test_an_identity_setting_in_the_environment_keeps_the_files_other_identity_settings(
+        tmp_path, monkeypatch) -> None:
+    """CXLENS_IDENTITY replaced the file's whole [identity] table: setting limits there dropped
+    identifier_traits, so CRM ids stopped identifying anyone."""
+    (tmp_path / "cxlens.toml").write_text(
+        '[identity]\nidentifier_traits = ["crm_id"]\nlimits = {phone = 2}\n')
+    monkeypatch.setenv("CXLENS_IDENTITY", '{"limits": {"email": 3}}')
+    identity = load_settings(tmp_path).identity
+    assert identity.identifier_traits == ("crm_id",)
+    assert (identity.limits["phone"], identity.limits["email"]) == (2, 3)

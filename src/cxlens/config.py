@@ -186,6 +186,19 @@ def _coerce_env(name: str, value: str) -> Any:
     return value
 
 
+def _layer(values: dict[str, Any], higher: dict[str, Any]) -> None:
+    """Put a higher-precedence source over ``values``, table by table: a source that sets
+    ``identity.limits`` keeps the ``identity.identifier_traits`` a lower one set (each nested key
+    is its own setting), where replacing the whole table would silently drop them."""
+    for key, value in higher.items():
+        if isinstance(value, dict) and isinstance(values.get(key), dict):
+            merged = dict(values[key])
+            _layer(merged, value)
+            values[key] = merged
+        else:
+            values[key] = value
+
+
 def load_settings(data_dir: Path | str | None = None, **overrides: Any) -> Settings:
     """Build settings from defaults, the TOML file, the environment and ``overrides``."""
     values: dict[str, Any] = {}
@@ -200,12 +213,12 @@ def load_settings(data_dir: Path | str | None = None, **overrides: Any) -> Setti
     config_path = Path(named_file or resolved_dir / CONFIG_FILE_NAME)
     if config_path.is_file():
         try:
-            values.update(tomllib.loads(config_path.read_text()))
+            _layer(values, tomllib.loads(config_path.read_text()))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{config_path}: {exc}") from exc
 
-    values.update({k: _coerce_env(k, v) for k, v in env.items()})
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    _layer(values, {k: _coerce_env(k, v) for k, v in env.items()})
+    _layer(values, {k: v for k, v in overrides.items() if v is not None})
     values["data_dir"] = resolved_dir
     try:
         return Settings(**values)
