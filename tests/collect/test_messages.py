@@ -196,3 +196,12 @@ def test_token_bucket_refuses_with_retry_after() -> None:
     now[0] = 0.5
     limiter.take("k", 5)  # refilled
     limiter.take("other", 20)  # buckets are per key
+
+
+def test_a_request_larger_than_the_burst_is_refused_for_good() -> None:
+    """With rate_limit_burst = 3, a batch of 5 got 429 "retry after 1.00 s" on every attempt: the
+    bucket never holds more than 3 tokens, so a client retried forever."""
+    limiter = RateLimiter(rate=2, burst=3, clock=lambda: 0.0)
+    with pytest.raises(PayloadTooLargeError, match="rate_limit_burst") as info:
+        limiter.take("k", 5)
+    assert not info.value.retryable
