@@ -77,3 +77,12 @@ def test_an_identity_setting_in_the_environment_keeps_the_files_other_identity_s
     identity = load_settings(tmp_path).identity
     assert identity.identifier_traits == ("crm_id",)
     assert (identity.limits["phone"], identity.limits["email"]) == (2, 3)
+
+
+def test_an_empty_environment_variable_counts_as_unset(tmp_path, monkeypatch) -> None:
+    """`"" in "{["` is true, so every empty CXLENS_* variable (CXLENS_TRACKING_PLAN= cxlens ...)
+    failed as "not valid JSON: Input is a zero-length, empty document"."""
+    monkeypatch.setenv("CXLENS_TRACKING_PLAN", "")
+    monkeypatch.setenv("CXLENS_PORT", " ")
+    settings = load_settings(tmp_path)
+    assert (settings.tracking_plan, settings.port) == (None, 8000)

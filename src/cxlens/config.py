@@ -202,7 +202,9 @@ def _layer(values: dict[str, Any], higher: dict[str, Any]) -> None:
 def load_settings(data_dir: Path | str | None = None, **overrides: Any) -> Settings:
     """Build settings from defaults, the TOML file, the environment and ``overrides``."""
     values: dict[str, Any] = {}
-    env = {k[len(ENV_PREFIX):].lower(): v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+    # An empty variable (`CXLENS_TRACKING_PLAN= cxlens ...`) is the shell's way to unset one.
+    env = {k[len(ENV_PREFIX):].lower(): v for k, v in os.environ.items()
+           if k.startswith(ENV_PREFIX) and v.strip()}
     env.pop("config", None)
     env.pop("debug", None)  # read by the CLI (tracebacks on a crash), not a setting
     resolved_dir = Path(data_dir or env.get("data_dir") or Settings.model_fields["data_dir"].default)
