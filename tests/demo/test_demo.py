@@ -96,3 +96,13 @@ def test_cli_demo_end_to_end_matches_the_store(tmp_path):
         assert abs(summary["revenue"] - float(one("SELECT sum(revenue) FROM orders"))) < 0.01
         assert sum(summary["events_by_channel"].values()) == summary["events"]
     assert 0 < summary["identified_share"] < 1
+
+
+def test_a_business_too_small_for_a_survey_still_builds(settings):
+    """`cxlens demo --customers 1 --seed 2` simulates no survey answer, and the import of the empty
+    feedback file stopped the demo: "error: feedback.parquet has no rows to import"."""
+    from cxlens.demo.run import build_demo
+
+    result = build_demo(settings, customers=1, seed=2, create_keys=False)
+    assert result.files["feedback"] == 0
+    assert result.summary["survey_responses"] == 0 and result.summary["profiles"] >= 1
