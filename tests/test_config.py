@@ -86,3 +86,15 @@ def test_an_empty_environment_variable_counts_as_unset(tmp_path, monkeypatch) ->
     monkeypatch.setenv("CXLENS_PORT", " ")
     settings = load_settings(tmp_path)
     assert (settings.tracking_plan, settings.port) == (None, 8000)
+
+
+def test_the_config_file_named_by_cxlens_config_may_set_the_data_dir(tmp_path, monkeypatch) -> None:
+    """docs/configuration.md lists data_dir among the file's settings, but the file's value was
+    always overwritten: the store went to ./cxlens-data instead."""
+    config = tmp_path / "cxlens.toml"
+    config.write_text(f'data_dir = "{tmp_path / "shop"}"\n')
+    monkeypatch.setenv("CXLENS_CONFIG", str(config))
+    assert load_settings().data_dir == tmp_path / "shop"
+    assert load_settings(tmp_path / "flag").data_dir == tmp_path / "flag"  # the flag still wins
+    monkeypatch.setenv("CXLENS_DATA_DIR", str(tmp_path / "env"))
+    assert load_settings().data_dir == tmp_path / "env"

@@ -221,7 +221,8 @@ def load_settings(data_dir: Path | str | None = None, **overrides: Any) -> Setti
 
     _layer(values, {k: _coerce_env(k, v) for k, v in env.items()})
     _layer(values, {k: v for k, v in overrides.items() if v is not None})
-    values["data_dir"] = resolved_dir
+    if data_dir:  # the flag; without it a data_dir from the file (or the environment) stands
+        values["data_dir"] = Path(data_dir)
     try:
         return Settings(**values)
     except ValidationError as exc:
