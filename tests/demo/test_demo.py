@@ -106,3 +106,17 @@ def test_a_business_too_small_for_a_survey_still_builds(settings):
     result = build_demo(settings, customers=1, seed=2, create_keys=False)
     assert result.files["feedback"] == 0
     assert result.summary["survey_responses"] == 0 and result.summary["profiles"] >= 1
+
+
+def test_demo_json_that_goes_on_to_serve_prints_only_json(tmp_path, monkeypatch, capsys):
+    """`cxlens demo --json` printed the JSON and then "cxlens serving ... on http://..." on stdout,
+    so `cxlens demo --json | jq` failed on the banner."""
+    import uvicorn
+
+    from cxlens.cli.main import run
+
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    assert run(["demo", "--customers", "1", "--seed", "3", "--json", "--data-dir", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["customers"] == 1
+    assert "cxlens serving" in err

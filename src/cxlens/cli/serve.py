@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cxlens.cli.common import DataDirOption, console, settings_for
+from cxlens.cli.common import DataDirOption, err_console, settings_for
 from cxlens.config import Settings
 
 
@@ -24,7 +24,8 @@ def serve(
 
     settings = settings_for(data_dir, host=host, port=port)
     _check_store_free(settings)
-    console.print(f"cxlens serving {settings.data_dir} on http://{settings.host}:{settings.port}")
+    # on stderr, with uvicorn's own messages: stdout may carry `cxlens demo --json`'s JSON
+    err_console.print(f"cxlens serving {settings.data_dir} on http://{settings.host}:{settings.port}")
     app = create_app(settings)
     _settle_heap()
     # uvloop and httptools: the fastest event loop and HTTP parser uvicorn offers (both installed
