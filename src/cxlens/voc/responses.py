@@ -301,7 +301,8 @@ def verify_link(key: bytes, token: str, survey_id: str, *, now: datetime | None 
     """The token's contents, if its signature is ours, it is for ``survey_id`` and it has not expired."""
     payload, _, signature = (token or "").strip().partition(".")
     expected = _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
-    if not payload or not hmac.compare_digest(signature, expected):
+    # bytes, not str: compare_digest raises TypeError on a non-ASCII str (a link mangled in transit)
+    if not payload or not hmac.compare_digest(signature.encode(), expected.encode()):
         raise InvalidLinkError(
             "this survey link is not valid (it may have been cut off); "
             "open it again from the original message",
