@@ -162,6 +162,28 @@ def test_a_hidden_answered_field_cannot_skip_a_required_question(server):
     assert server.runtime.store.scalar("SELECT count(*) FROM feedback") == 0
 
 
+def test_a_survey_changed_while_the_page_was_open_asks_again(server):
+    """A form answered under version 1 and sent after version 2 was saved showed the respondent a
+    developer message ("survey 'support-csat' has no question 'why'") linking to no field."""
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
+        form = browser.get("/s/support-csat")
+        response_id = re.search(r'name="response_id" value="([^"]+)"', form.text).group(1)
+        changed = {**CSAT_SUPPORT, "questions": [*CSAT_SUPPORT["questions"][:1],
+                                                 {"id": "fix", "kind": "yesno", "label": "Was it fixed?"}]}
+        assert server.api.post("/v1/surveys", json=changed).json()["version"] == 2
+        stale = browser.post("/s/support-csat", data={"response_id": response_id, "version": "1",
+                                                      "csat": "4", "why": "quick"})
+        assert stale.status_code == 409 and "survey was changed" in stale.text
+        assert "has no question" not in stale.text and 'name="fix"' in stale.text
+        assert 'name="version" value="2"' in stale.text and 'value="4" checked' in stale.text
+        assert server.runtime.store.scalar("SELECT count(*) FROM feedback") == 0
+        sent = browser.post("/s/support-csat", data={"response_id": response_id, "version": "2",
+                                                     "csat": "4", "fix": "yes"})
+        assert sent.status_code == 303
+    assert server.runtime.store.fetchall(
+        "SELECT metric, score FROM feedback ORDER BY metric") == [("csat", 4.0), ("yesno", 1.0)]
+
+
 @pytest.fixture
 def chromium():
     if not CHROMIUM.exists():

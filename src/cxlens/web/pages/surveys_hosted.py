@@ -21,6 +21,7 @@ from cxlens.web.render import SECURITY_HEADERS, environment
 
 router = APIRouter(include_in_schema=False)
 _RESPONSE_ID = re.compile(r"^r_[0-9a-f]{20}$")
+_CHANGED = "This survey was changed while you had it open. Please check your answers and send them again."
 
 
 def _render(template: str, status: int = 200, **values: Any) -> HTMLResponse:
@@ -46,6 +47,7 @@ def _form(
     answered: dict[str, Any],
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
+    notice: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     remaining = [q for q in survey.questions if not set(q.answer_keys) <= set(answered)]
@@ -59,6 +61,7 @@ def _form(
         answered=answered,
         values=values or {},
         errors=errors or {},
+        notice=notice,
         field_id=field_id,
     )
 
@@ -156,6 +159,7 @@ async def submit(request: Request, survey_id: str) -> Response:
     except CxlensError as exc:
         return _problem(exc)
     response_id = fields.pop("response_id", "")
+    shown_version = fields.pop("version", "")
     if link is not None:
         response_id = link.response_id
     elif not _RESPONSE_ID.match(response_id):
@@ -163,8 +167,20 @@ async def submit(request: Request, survey_id: str) -> Response:
     claimed = {k for k in fields.pop("answered", "").split(",") if k} & _all_keys(survey)
     answered_keys = responses.recorded_answers(store, response_id, claimed)
     answers = {k: v for k, v in fields.items() if k not in answered_keys}
-    clean, errors = responses.validate_answers(survey, answers, already_answered=answered_keys)
     answered = dict.fromkeys(answered_keys, True)
+    if shown_version and shown_version != str(survey.version):
+        # answers to questions the respondent never saw (or no longer has) must not be recorded as
+        # this version's, nor rejected with messages about fields the page does not show: ask again
+        return _form(
+            survey,
+            token=token,
+            response_id=response_id,
+            answered=answered,
+            values=answers,
+            notice=_CHANGED,
+            status=409,
+        )
+    clean, errors = responses.validate_answers(survey, answers, already_answered=answered_keys)
     if not errors and not clean and not answered_keys:
         errors = {survey.questions[0].answer_keys[0]: "please answer at least one question"}
     if errors:
