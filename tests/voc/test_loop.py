@@ -159,6 +159,17 @@ def test_a_task_is_worked_resolved_and_closed_with_history(store, settings, rule
         loop.list_tasks(store, status="done")
 
 
+def test_assigning_and_moving_on_together_is_all_or_nothing(store, settings, rules):
+    answer(store, settings, checkout_survey(store), {"nps": 2}, "d1", when=T0)
+    [task] = loop.list_tasks(store)
+    with pytest.raises(InvalidInputError, match="outcome"):
+        loop.update_task(store, task["task_id"], "cli", owner="zoe", status="resolved")
+    assert loop.get_task(store, task["task_id"])["owner"] == task["owner"]
+    done = loop.update_task(store, task["task_id"], "cli", owner="zoe", status="closed", outcome="called")
+    assert (done["owner"], done["status"]) == ("zoe", "closed")
+    assert [h["action"] for h in done["history"]] == ["created", "assigned", "status"]
+
+
 def test_overdue_tasks_escalate_once_and_webhooks_are_signed_retried_and_logged(
     store, settings, rules, receiver
 ):

@@ -151,3 +151,19 @@ def test_the_follow_up_form_refuses_a_contacted_value_it_does_not_offer(console)
         assert refused.status_code == 400 and "contacted" in refused.text and "maybe" in refused.text
     saved = loop.get_task(store, task["task_id"])
     assert (saved["owner"], saved["status"], saved["contacted"]) == (task["owner"], "open", None)
+
+
+def test_a_refused_follow_up_change_changes_nothing(console):
+    """Owner + "resolved" without an outcome answered "That did not work" but saved the new owner."""
+    store = console.runtime.store
+    [task, *_] = loop.list_tasks(store, status="open")
+    with _client(console, "marketer") as marketer:
+        html = marketer.get("/surveys/followups").text
+        refused = marketer.post(
+            f"/surveys/followups/{task['task_id']}",
+            data={"owner": "zoe", "status": "resolved", "csrf_token": csrf_of(html)},
+        )
+        assert refused.status_code == 400 and "outcome" in refused.text
+    saved = loop.get_task(store, task["task_id"])
+    assert (saved["owner"], saved["status"]) == (task["owner"], "open")
+    assert [h["action"] for h in saved["history"]] == ["created"]

@@ -234,19 +234,19 @@ def change_task(
     store = runtime(request).store
     if body.owner is None and body.status is None:
         raise InvalidInputError("give an owner and/or a status", field="status")
-    task = loop.assign(store, task_id, body.owner, f"api:{key.key_id}") if body.owner is not None else None
+    task = loop.update_task(
+        store,
+        task_id,
+        f"api:{key.key_id}",
+        owner=body.owner,
+        status=body.status,
+        outcome=body.outcome,
+        contacted=body.contacted,
+        note=body.note,
+    )
     if body.status is not None:
-        task = loop.set_status(
-            store,
-            task_id,
-            body.status,
-            f"api:{key.key_id}",
-            outcome=body.outcome,
-            contacted=body.contacted,
-            note=body.note,
-        )
         background.add_task(_deliver, store)
-    return task or {}
+    return task
 
 
 @router.post("/v1/loop/run")

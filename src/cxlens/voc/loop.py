@@ -329,6 +329,29 @@ def set_status(
     return updated
 
 
+def update_task(
+    store: Store,
+    task_id: str,
+    actor: str,
+    *,
+    owner: str | None = None,
+    status: str | None = None,
+    outcome: str | None = None,
+    contacted: bool | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Assign and/or move a task on as one change: if either is refused, neither is saved.
+
+    A form or request asking for both must not leave the new owner behind when the status change
+    is refused (resolving without the outcome, say), while it tells the agent nothing was saved.
+    """
+    with store.transaction():
+        task = assign(store, task_id, owner, actor) if owner is not None else get_task(store, task_id)
+        if status is not None:
+            task = set_status(store, task_id, status, actor, outcome=outcome, contacted=contacted, note=note)
+    return task
+
+
 def escalate_overdue(store: Store, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """Hand every open task past its due time to its rule's ``escalate_to`` (once per task)."""
     now = now or datetime.now(UTC)

@@ -203,16 +203,14 @@ def change(
     reached = _contacted(contacted)
     if not owner.strip() and not status:
         raise InvalidInputError("choose an owner or a new status", field="status")
-    if owner.strip():
-        loop.assign(store, task_id, owner, actor)
-    if status:
-        loop.set_status(
-            store,
-            task_id,
-            status,
-            actor,
-            outcome=outcome or None,
-            contacted=reached,
-        )
+    loop.update_task(
+        store,
+        task_id,
+        actor,
+        owner=owner if owner.strip() else None,
+        status=status or None,
+        outcome=outcome or None,
+        contacted=reached,
+    )
     webhooks.deliver_due(store)
     return _queue(request, None, notice=f"Saved {task_id}.")
