@@ -167,3 +167,15 @@ def test_a_refused_follow_up_change_changes_nothing(console):
     saved = loop.get_task(store, task["task_id"])
     assert (saved["owner"], saved["status"]) == (task["owner"], "open")
     assert [h["action"] for h in saved["history"]] == ["created"]
+
+
+def test_the_queue_says_when_it_shows_only_the_most_urgent_tasks(console, monkeypatch):
+    """With more tasks than the page shows, the heading said "Queue (200)" of a longer queue."""
+    from cxlens.web.pages import surveys as surveys_page
+
+    monkeypatch.setattr(surveys_page, "QUEUE_LIMIT", 1)
+    total = len(loop.list_tasks(console.runtime.store, limit=10_000))
+    assert total > 1
+    with _client(console, "viewer") as viewer:
+        html = viewer.get("/surveys/followups").text
+    assert f"1 of {total}, most urgent first" in html and html.count("<tr data-task=") == 1

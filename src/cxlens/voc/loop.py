@@ -257,6 +257,23 @@ def list_tasks(
     limit: int = 200,
 ) -> list[dict[str, Any]]:
     """Tasks, most urgent first; ``overdue_at`` keeps open tasks past due at that time."""
+    where, params = _task_filter(status, owner, customer_id, overdue_at)
+    return store.records(
+        f"SELECT {_TASK_COLUMNS} FROM voc_tasks WHERE {where} "
+        "ORDER BY status IN ('resolved', 'closed'), due_at, task_id LIMIT ?",
+        [*params, limit],
+    )
+
+
+def count_tasks(store: Store, *, status: str | None = None) -> int:
+    """How many tasks :func:`list_tasks` would find without its limit (a queue shows "n of total")."""
+    where, params = _task_filter(status, None, None, None)
+    return int(store.scalar(f"SELECT count(*) FROM voc_tasks WHERE {where}", params))
+
+
+def _task_filter(
+    status: str | None, owner: str | None, customer_id: str | None, overdue_at: datetime | None
+) -> tuple[str, list[Any]]:
     where: list[str] = ["true"]
     params: list[Any] = []
     if status is not None:
@@ -271,11 +288,7 @@ def list_tasks(
     if overdue_at is not None:
         where.append(f"status IN {OPEN_STATUSES} AND due_at < ?")
         params.append(overdue_at)
-    return store.records(
-        f"SELECT {_TASK_COLUMNS} FROM voc_tasks WHERE {' AND '.join(where)} "
-        "ORDER BY status IN ('resolved', 'closed'), due_at, task_id LIMIT ?",
-        [*params, limit],
-    )
+    return " AND ".join(where), params
 
 
 def assign(

@@ -32,6 +32,7 @@ METRICS = ("nps", "csat", "ces")
 STAGES = ("awareness", "consideration", "purchase", "onboarding", "delivery", "usage", "service", "loyalty")
 THEME_COMMENTS = 2000  # the latest comments the themes page reads
 MIN_THEME_COMMENTS = 20
+QUEUE_LIMIT = 200  # the most urgent tasks the queue page lists; its heading says how many there are
 
 
 def band_chart(title: str, rows: list[dict[str, Any]], label: str) -> charts.Chart:
@@ -162,7 +163,8 @@ def _queue(request: Request, status: str | None, notice: str | None = None) -> H
         title="Follow-ups",
         chosen=status or "",
         statuses=loop.STATUSES,
-        tasks=loop.list_tasks(store, status=status or None),
+        tasks=loop.list_tasks(store, status=status or None, limit=QUEUE_LIMIT),
+        total=loop.count_tasks(store, status=status or None),
         recovery=loop.recovery_report(store, "nps"),
         deliveries=webhooks.delivery_log(store, 20),
         notice=notice,
