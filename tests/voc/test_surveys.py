@@ -146,6 +146,9 @@ def test_answers_are_checked_field_by_field(store):
     assert caught.value.http_status == 400 and "nps" in caught.value.errors
     with pytest.raises(InvalidInputError, match="non-empty"):
         responses.check_answers(survey, {})
+    for raw in ("nan", "inf", "-Infinity", float("nan")):  # int(nan) / int(inf) raised: a 500
+        clean, errors = responses.validate_answers(survey, {"nps": raw})
+        assert "0 to 10" in errors["nps"] and "nps" not in clean
 
 
 def test_answers_become_feedback_through_the_pipeline_once(store, settings):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import os
 import secrets
 import uuid
@@ -71,7 +72,7 @@ def _scale_value(q: Question, raw: Any) -> tuple[float | None, str | None]:
     except (TypeError, ValueError):
         return None, f"choose a number from {q.low} to {q.high}"
     assert q.low is not None and q.high is not None
-    if value != int(value) or not q.low <= value <= q.high:
+    if not math.isfinite(value) or value != int(value) or not q.low <= value <= q.high:
         return None, f"choose a whole number from {q.low} to {q.high}"
     return value, None
 
