@@ -179,3 +179,14 @@ def test_the_queue_says_when_it_shows_only_the_most_urgent_tasks(console, monkey
     with _client(console, "viewer") as viewer:
         html = viewer.get("/surveys/followups").text
     assert f"1 of {total}, most urgent first" in html and html.count("<tr data-task=") == 1
+
+
+def test_the_status_choice_offers_only_moves_the_task_can_make(console):
+    """A resolved task offered "open", which the server always refused (409)."""
+    store = console.runtime.store
+    [task, *_] = loop.list_tasks(store, status="open")
+    loop.set_status(store, task["task_id"], "resolved", "cli", outcome="called")
+    with _client(console, "marketer") as marketer:
+        html = marketer.get("/surveys/followups").text
+    select = re.search(rf'<select id="s-{task["task_id"]}" name="status">(.*?)</select>', html, re.S).group(1)
+    assert re.findall(r'<option value="(\w*)"', select) == ["", "in_progress", "closed"]

@@ -163,6 +163,7 @@ def _queue(request: Request, status: str | None, notice: str | None = None) -> H
         title="Follow-ups",
         chosen=status or "",
         statuses=loop.STATUSES,
+        transitions=loop.TRANSITIONS,  # offer only the moves set_status accepts
         tasks=loop.list_tasks(store, status=status or None, limit=QUEUE_LIMIT),
         total=loop.count_tasks(store, status=status or None),
         recovery=loop.recovery_report(store, "nps"),
