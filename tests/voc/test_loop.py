@@ -186,6 +186,8 @@ def test_overdue_tasks_escalate_once_and_webhooks_are_signed_retried_and_logged(
     headers, body = hook_receiver.received[-1]
     assert webhooks.verify(hook["secret"], body, headers[webhooks.SIGNATURE_HEADER], now=now)
     assert not webhooks.verify("whsec_wrong", body, headers[webhooks.SIGNATURE_HEADER], now=now)
+    mangled = headers[webhooks.SIGNATURE_HEADER][:-1] + "é"  # compare_digest raised TypeError on non-ASCII
+    assert not webhooks.verify(hook["secret"], body, mangled, now=now)
     sent = json.loads(body)
     assert sent["event"] == "task.created" and sent["task"]["owner"] == "ana"
     # no comment and no user id anywhere in the payload (random hex ids may contain "d1" as text)

@@ -66,7 +66,8 @@ def verify(
     except (KeyError, ValueError):
         return False
     fresh = abs((now or datetime.now(UTC)).timestamp() - stamp) <= tolerance.total_seconds()
-    return fresh and hmac.compare_digest(sign(secret, body, stamp), header.strip())
+    # bytes, not str: compare_digest raises TypeError on a non-ASCII str, and the header is the sender's
+    return fresh and hmac.compare_digest(sign(secret, body, stamp).encode(), header.strip().encode())
 
 
 def add_webhook(store: Store, url: str, events: list[str] | None = None) -> dict[str, Any]:
