@@ -130,6 +130,24 @@ def test_one_click_link_records_then_asks_for_a_comment(server):
         assert browser.get("/s/nope").status_code == 404
 
 
+def test_a_one_click_page_does_not_call_a_required_question_optional(server):
+    """After a one-click score the page said "You can tell us more below (optional)" above a second
+    required question that the form then insisted on."""
+    two = {"id": "two-scores", "title": "Two", "questions": [
+        {"id": "nps", "kind": "nps", "label": "Recommend?"},
+        {"id": "effort", "kind": "ces", "label": "Easy?"},
+    ]}
+    assert server.api.post("/v1/surveys", json=two).status_code == 201
+    _respond(server, "two-scores", {"userId": "mail-2", "answers": {"nps": 9, "effort": 6}})
+    customer = server.runtime.store.scalar(
+        "SELECT customer_id FROM identities WHERE kind = 'user_id' AND value = 'mail-2'"
+    )
+    link = server.api.post("/v1/surveys/two-scores/links", json={"customer_id": customer}).json()
+    page = httpx.get(server.url + link["one_click"]["9"])
+    assert page.status_code == 200 and "your answer has been recorded" in page.text
+    assert "(optional)" not in page.text and 'name="effort"' in page.text
+
+
 def test_the_form_shows_errors_beside_their_fields(server):
     with httpx.Client(base_url=server.url, timeout=30) as browser:
         form = browser.get("/s/checkout-nps")
