@@ -85,6 +85,8 @@ def test_survey_crud_and_responses_api(server):
     )
 
     [task] = api.get("/v1/loop/tasks", params={"status": "open"}).json()
+    # blank filters (the documented ?status=&owner=&customer_id=) mean "any": status= was a 400
+    assert api.get("/v1/loop/tasks?status=&owner=&customer_id=").json() == [task]
     assert task["rule_id"] == "detractor" and task["owner"] == "ana"
     moved = api.post(f"/v1/loop/tasks/{task['task_id']}", json={"status": "resolved"})
     assert moved.status_code == 400 and "outcome" in moved.json()["message"]

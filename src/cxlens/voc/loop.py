@@ -276,7 +276,7 @@ def _task_filter(
 ) -> tuple[str, list[Any]]:
     where: list[str] = ["true"]
     params: list[Any] = []
-    if status is not None:
+    if status:  # blank means any, like owner and customer_id (a query string's ?status=)
         if status not in STATUSES:
             raise InvalidInputError(f"unknown status {status!r}; use {', '.join(STATUSES)}", field="status")
         where.append("status = ?")
