@@ -88,6 +88,8 @@ def test_step_property_filters(events):
         (["Product Viewed", ""], "1d", None, "malformed"),
         (STEPS, "7 days", None, "window '7 days' is not understood"),
         (STEPS, "0d", None, "must be positive"),
+        (STEPS, "99999999999999d", None, "at most 3650 days"),
+        (STEPS, float("nan"), None, "must be positive"),
         (STEPS, "1d", "favourite colour", "unknown breakdown"),
     ],
 )

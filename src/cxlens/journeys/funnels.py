@@ -31,6 +31,9 @@ MAX_STEPS = 10
 _STEP = re.compile(r"^\s*(?P<event>[^\[\]]+?)\s*(?:\[(?P<filters>[^\[\]]*)\])?\s*$")
 _WINDOW = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+# ten years, as attribution's lookback: beyond any store's history, and far inside DuckDB's
+# interval range (a longer window overflowed it and the query failed)
+MAX_WINDOW_DAYS = 3650
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 COLUMN_FILTERS = ("channel", "type")
 
@@ -95,8 +98,12 @@ def parse_window(text: str | float | int) -> float:
                 field="window",
             )
         seconds = float(match.group("n")) * _UNITS[match.group("unit")]
-    if seconds <= 0:
+    if not seconds > 0:  # also refuses NaN
         raise InvalidInputError(f"the conversion window must be positive, got {text!r}", field="window")
+    if seconds > MAX_WINDOW_DAYS * 86400:
+        raise InvalidInputError(
+            f"the conversion window must be at most {MAX_WINDOW_DAYS} days, got {text!r}", field="window"
+        )
     return seconds
 
 
