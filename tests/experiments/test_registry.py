@@ -54,6 +54,10 @@ def test_create_get_list(store):
         ({"key": "x", "metrics": [{"name": "m", "kind": "conversion"}]}, "needs the event name"),
         ({"key": "x", "metrics": [{"name": "m", "kind": "clicks", "event": "e"}]}, "kind"),
         ({"key": "x", "coverage": 1.5, "metrics": METRICS}, "coverage"),
+        # a window beyond DuckDB's interval range was stored, and every analysis of it was a 500
+        ({"key": "x", "metrics": [{**METRICS[0], "window_days": 1e300}]}, "window_days must be"),
+        ({"key": "x", "metrics": [{**METRICS[0], "cuped_days": 1e300}]}, "cuped_days must be"),
+        ({"key": "x", "metrics": [{**METRICS[0], "window_days": float("nan")}]}, "window_days must be"),
         ({"key": "x", "rollout": {"variant": "zzz", "coverage": 0.1}, "metrics": METRICS}, "rollout.variant"),
         (
             {"key": "x", "namespace": {"name": "n", "start": 0.5, "end": 0.2}, "metrics": METRICS},

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 MetricKind = Literal["conversion", "count", "revenue", "order_value"]
 KINDS: tuple[str, ...] = ("conversion", "count", "revenue", "order_value")
+# ten years, as attribution's lookback: longer than any history, and far inside DuckDB's interval
+# range (a longer window overflowed it and every analysis of the experiment failed)
+MAX_DAYS = 3650
 
 @dataclass(frozen=True)
 class MetricDefinition:
@@ -53,8 +56,9 @@ class MetricDefinition:
                                     field="event")
         for name in ("window_days", "cuped_days"):
             value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise InvalidInputError(f"metric {self.name!r}: {name} must be positive", field=name)
+            if value is not None and not 0 < value <= MAX_DAYS:  # NaN fails too
+                raise InvalidInputError(f"metric {self.name!r}: {name} must be positive and at most "
+                                        f"{MAX_DAYS}", field=name)
 
     @property
     def statistic_type(self) -> str:
