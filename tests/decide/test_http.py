@@ -98,6 +98,10 @@ def test_errors_keep_the_api_shape(server) -> None:
         assert alias.json()["details"]["problems"][0]["field"] == "context.localTime"
         broken = client.post("/v1/decide", content=b"{not json", headers=auth)
         assert broken.status_code == 400 and "not valid JSON" in broken.json()["message"]
+        assert broken.json()["details"]["problems"] == [  # was a message alone, naming no field
+            {"field": "body", "message": broken.json()["message"].removeprefix("body: ")}]
+        empty = client.post("/v1/decide", content=b"", headers=auth)
+        assert empty.status_code == 400 and empty.json()["details"]["problems"][0]["field"] == "body"
         listed = client.post("/v1/decide", json=[1], headers=auth)  # was field "", "Input should be …"
         assert listed.status_code == 400 and listed.json()["details"]["problems"] == [
             {"field": "body", "message": "the body must be a JSON object"}]

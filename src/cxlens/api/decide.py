@@ -52,13 +52,19 @@ def _write_or_admin(runtime: Runtime, header: str | None) -> ApiKey:
     return runtime.keyring.authenticate(secret, "write")
 
 
+def _body_problem(message: str) -> InvalidInputError:
+    """A body that is empty or does not parse, as FastAPI routes report it: field ``body`` in
+    ``details.problems``, so a client reads every validation error from one place."""
+    return InvalidInputError(f"body: {message}", problems=[{"field": "body", "message": message}])
+
+
 def _payload(body: bytes) -> Any:
     if not body.strip():
-        raise InvalidInputError('the body must be a JSON object, for example {"placement": "home"}')
+        raise _body_problem('the body must be a JSON object, for example {"placement": "home"}')
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise InvalidInputError(f"the body is not valid JSON: {exc}") from None
+        raise _body_problem(f"the body is not valid JSON: {exc}") from None
 
 
 class DecideEndpoints(PostEndpoints):
