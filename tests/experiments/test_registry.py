@@ -162,6 +162,10 @@ def test_assign_endpoint_takes_a_write_key(live_server):
         ).status_code
         == 404
     )
+    # an admin key is a valid key of the wrong kind: 403 saying so (it was 401 "missing write key")
+    wrong = httpx.get(f"{url}/v1/experiments/assign", params={"experiment": "checkout", "unit": "c1"},
+                      headers={"Authorization": f"Bearer {admin}"})
+    assert wrong.status_code == 403 and wrong.json()["message"].startswith("an admin key cannot be used here")
     assert httpx.get(f"{url}/v1/experiments", auth=(write, "")).status_code == 403  # registry: admin
     listed = httpx.get(f"{url}/v1/experiments", headers={"Authorization": f"Bearer {admin}"})
     assert listed.json()[0]["units"] == 1

@@ -1,4 +1,4 @@
-"""Request dependencies shared by routers: the runtime and admin authentication."""
+"""Request dependencies shared by routers: the runtime, and the secrets admin and write routes check."""
 
 from __future__ import annotations
 
@@ -19,6 +19,17 @@ def admin_secret(header: str | None) -> str | None:
     Admin keys come as Bearer tokens. A Basic user name is a write key sent the way collection takes
     it; it is checked too, so that it is refused as the wrong kind of key (403, saying an admin key
     is needed) rather than as no key at all.
+    """
+    scheme, _, token = (header or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else basic_user_of(header)
+
+
+def write_secret(header: str | None) -> str | None:
+    """The secret a write-key route checks: the HTTP Basic user name, else the Bearer token.
+
+    Write keys come as the Basic user name (as Segment SDKs send them). A Bearer token is an admin
+    key sent the way admin routes take it; it is checked too, so that it is refused as the wrong
+    kind of key (403, saying a write key is needed) rather than as no key at all.
     """
     scheme, _, token = (header or "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else basic_user_of(header)

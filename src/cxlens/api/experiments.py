@@ -12,8 +12,7 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 
-from cxlens.api.collect import basic_user
-from cxlens.api.deps import require_admin, runtime
+from cxlens.api.deps import require_admin, runtime, write_secret
 from cxlens.experiments.analyze import Phase, analyze
 from cxlens.experiments.registry import assign, create_experiment, get_experiment, list_experiments
 from cxlens.keys import ApiKey
@@ -30,7 +29,7 @@ def get_assignment(
 ) -> dict[str, Any]:
     """The unit's sticky variant (null when not in the experiment); records the first exposure."""
     rt = runtime(request)
-    rt.keyring.authenticate(basic_user(request), "write")
+    rt.keyring.authenticate(write_secret(request.headers.get("authorization")), "write")
     return assign(rt.store, experiment, unit)
 
 
