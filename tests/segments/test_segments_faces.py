@@ -87,6 +87,13 @@ def test_http_api(server) -> None:
     created = httpx.post(f"{url}/v1/audiences", headers=auth,
                          json={"name": "buyers", "expression": "frequency > 0"})
     assert created.status_code == 201 and created.json()["size"] == 100
+    # a misspelt field was ignored: this audience was saved with the default purpose, marketing
+    typo = httpx.post(f"{url}/v1/audiences", headers=auth,
+                      json={"name": "typo", "expression": "frequency > 0", "purpse": "analytics"})
+    assert typo.status_code == 400 and typo.json()["details"]["problems"][0]["field"] == "purpse"
+    extra = httpx.post(f"{url}/v1/audiences/preview", headers=auth,
+                       json={"expression": "frequency > 0", "k": 3})
+    assert extra.status_code == 400 and extra.json()["details"]["problems"][0]["field"] == "k"
     again = httpx.post(f"{url}/v1/audiences", headers=auth,
                        json={"name": "buyers", "expression": "frequency > 0"})
     assert again.status_code == 409

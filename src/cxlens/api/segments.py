@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from cxlens.api.deps import require_admin, runtime
 from cxlens.keys import ApiKey
@@ -18,6 +18,9 @@ Purpose = Literal["marketing", "personalization", "analytics"]
 
 
 class AudienceIn(BaseModel):
+    # an unknown field is a 400: a misspelt "purpose" would otherwise save a marketing audience
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(..., description="Lower-case letters, digits, '-' and '_' (1-64).")
     expression: str = Field(..., description="The rule, in the audience language (docs/segments.md).")
     description: str | None = Field(None, max_length=1000)
@@ -25,6 +28,8 @@ class AudienceIn(BaseModel):
 
 
 class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     expression: str
     purpose: Purpose = "marketing"
     limit: int = Field(10, ge=0, le=audiences.MAX_PREVIEW)
