@@ -30,5 +30,6 @@ def test_features_and_report_endpoints(store, settings):
         assert missing.status_code == 404 and "nobody" in missing.json()["message"]
         bad = client.get("/v1/customers/x/features", params={"as_of": "soon"}, headers=auth)
         assert bad.status_code == 400
+        assert bad.json()["details"]["field"] == "as_of"  # the query parameter, not "as-of date"
         report = client.get("/v1/models/churn/report", headers=auth)
         assert report.status_code == 404 and "cxlens churn train" in report.json()["message"]

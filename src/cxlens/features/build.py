@@ -20,15 +20,20 @@ log = logging.getLogger(__name__)
 DEFAULT_CONSENT = {"analytics": True, "personalization": False, "marketing": False}
 
 
-def to_utc(value: datetime | date | str | pd.Timestamp, what: str = "as-of date") -> datetime:
-    """A timezone-aware UTC datetime from a datetime, date or ISO string (naive means UTC)."""
+def to_utc(value: datetime | date | str | pd.Timestamp, what: str = "as-of date",
+           field: str = "as_of") -> datetime:
+    """A timezone-aware UTC datetime from a datetime, date or ISO string (naive means UTC).
+
+    ``what`` names the value in the message; ``field`` is the parameter an error names in its
+    details, as callers send it (``as_of``), so a client can tell which input to correct.
+    """
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError):
         raise InvalidInputError(f"{what} {value!r} is not a date (use ISO 8601, e.g. 2025-03-31)",
-                                field=what) from None
+                                field=field) from None
     if stamp is pd.NaT:
-        raise InvalidInputError(f"{what} is empty: give a date such as 2025-03-31", field=what)
+        raise InvalidInputError(f"{what} is empty: give a date such as 2025-03-31", field=field)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return stamp.to_pydatetime()
 
