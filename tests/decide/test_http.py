@@ -121,3 +121,7 @@ def test_errors_keep_the_api_shape(server) -> None:
                                     json={"decisionId": "d", "itemId": "i", "event": "like"})
         assert unknown_event.status_code == 400 and unknown_event.json()["details"]["problems"][0]["field"] \
             == "event"
+        blank = client.post("/v1/decide/feedback", auth=(write, ""),  # was field "body"
+                            json={"decisionId": "d", "itemId": " ", "event": "click"})
+        assert blank.status_code == 400
+        assert [p["field"] for p in blank.json()["details"]["problems"]] == ["itemId"]

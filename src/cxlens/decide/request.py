@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 @dataclass(frozen=True)
@@ -98,8 +98,10 @@ class FeedbackRequest(BaseModel):
     item_id: str = Field(..., max_length=200, alias="itemId")
     event: Literal["impression", "click", "conversion"]
 
-    @model_validator(mode="after")
-    def _non_empty(self) -> FeedbackRequest:
-        if not self.decision_id.strip() or not self.item_id.strip():
-            raise ValueError("decisionId and itemId must not be empty")
-        return self
+    @field_validator("decision_id", "item_id")
+    @classmethod
+    def _non_empty(cls, value: str) -> str:
+        """Checked per field, so the error names the one that is blank (not the body as a whole)."""
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
