@@ -187,6 +187,9 @@ def test_bad_input_is_a_clear_error(engine) -> None:
         parse(DecideRequest, {"placement": "home", "context": {"localTime": "2025-06-01T10:00:00"}})
     with pytest.raises(InvalidInputError, match="unknown time zone"):
         parse(DecideRequest, {"placement": "email", "context": {"timezone": "Mars/Olympus"}})
+    # a misspelt purpose was ignored, so a refusal the page knew of did not count
+    with pytest.raises(InvalidInputError, match="context.consent: .*unknown purpose 'personalisation'"):
+        parse(DecideRequest, {"placement": "home", "context": {"consent": {"personalisation": False}}})
     with pytest.raises(NotFoundError):
         engine.feedback(FeedbackRequest(decision_id="dec_nope", item_id="x", event="click"))
 

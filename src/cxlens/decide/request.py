@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from cxlens.config import CONSENT_PURPOSES
+
 
 @dataclass(frozen=True)
 class Placement:
@@ -53,6 +55,16 @@ class DecideContext(BaseModel):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("localTime needs a UTC offset, e.g. 2025-06-01T21:30:00+02:00")
+        return value
+
+    @field_validator("consent")
+    @classmethod
+    def _purposes(cls, value: dict[str, bool] | None) -> dict[str, bool] | None:
+        """Only known purposes: a misspelt one ("personalisation") was ignored, so a refusal the page
+        knew of did not count and the answer was personalized all the same."""
+        unknown = sorted(set(value or ()) - set(CONSENT_PURPOSES))
+        if unknown:
+            raise ValueError(f"unknown purpose {unknown[0]!r}; purposes: {', '.join(CONSENT_PURPOSES)}")
         return value
 
     @field_validator("timezone")
