@@ -74,6 +74,12 @@ def test_bad_definitions_name_the_field(store, definition, message):
         create_experiment(store, definition)
 
 
+def test_an_unknown_target_audience_is_refused(store):
+    """A misspelt audience was stored, and the experiment then quietly assigned nobody."""
+    with pytest.raises(InvalidInputError, match="segment: unknown audience 'vips'; known audiences: none"):
+        create_experiment(store, {"key": "x", "segment": "audience:vips", "metrics": METRICS})
+
+
 def test_overlapping_layers_are_refused(store):
     create_experiment(
         store, {"key": "a", "namespace": {"name": "home", "start": 0, "end": 0.5}, "metrics": METRICS}

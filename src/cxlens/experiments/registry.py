@@ -158,17 +158,30 @@ def parse_definition(raw: dict[str, Any] | ExperimentDefinition) -> ExperimentDe
     return definition
 
 
+def _check_audience(store: Store, name: str) -> None:
+    """A target audience must be saved: a misspelt one matched no unit, and the experiment quietly
+    assigned nobody. (A computed trait is not checked: a later build may write it.)"""
+    if not store.scalar("SELECT count(*) FROM audiences WHERE name = ?", [name]):
+        known = [r[0] for r in store.fetchall("SELECT name FROM audiences ORDER BY 1 LIMIT 20")]
+        raise InvalidInputError(
+            f"experiment definition: segment: unknown audience {name!r}; known audiences: "
+            f"{', '.join(known) or 'none'} (create one with cxlens audiences create)", field="segment",
+        )
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _check_segment(segment: str | None) -> None:
+def _check_segment(store: Store, segment: str | None) -> None:
     """A target segment's notation, checked on creation: a malformed one, once stored, made every
     assignment request for the experiment fail. (Stored definitions are not re-checked on load.)"""
     if not segment:
         return
     if segment.startswith("audience:"):
         ok = bool(segment.removeprefix("audience:").strip())
+        if ok:
+            _check_audience(store, segment.removeprefix("audience:").strip())
     else:
         name, sep, value = segment.partition("=")
         ok = bool(sep and name.strip() and value.strip())
@@ -182,7 +195,7 @@ def _check_segment(segment: str | None) -> None:
 def create_experiment(store: Store, raw: dict[str, Any] | ExperimentDefinition) -> ExperimentDefinition:
     """Register a new experiment; a key in use is a conflict (experiment keys are never reused)."""
     definition = parse_definition(raw)
-    _check_segment(definition.segment)
+    _check_segment(store, definition.segment)
     if store.scalar("SELECT count(*) FROM experiment_definitions WHERE experiment_key = ?", [definition.key]):
         raise ConflictError(
             f"experiment {definition.key!r} already exists; pick another key", key=definition.key
