@@ -160,3 +160,8 @@ def test_journey_endpoints_take_an_admin_key(live_server):
     assert httpx.get(f"{url}/cohorts", headers=admin).status_code == 200
     assert httpx.get(f"{url}/flows", headers=admin).json()["customers"] == 2
     assert httpx.get(f"{url}/map").status_code == 401
+    # a date, as /v1/quality and the features' as_of take it, means midnight UTC (it was a 400)
+    day = httpx.get(f"{url}/map", headers=admin, params={"since": "2020-01-01", "until": "2030-01-01"})
+    utc = httpx.get(f"{url}/map", headers=admin,
+                    params={"since": "2020-01-01T00:00:00Z", "until": "2030-01-01T00:00:00Z"})
+    assert day.status_code == 200 and day.json() == utc.json()

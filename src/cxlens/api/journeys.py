@@ -7,7 +7,7 @@ console (:func:`experience_scores`, :func:`score_source`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -57,7 +57,13 @@ def score_source(store: Store) -> ScoreSource:
 
 
 def population(segment: str | None, since: datetime | None, until: datetime | None) -> Population:
-    return Population(segment=segment, since=since, until=until)
+    return Population(segment=segment, since=as_utc(since), until=as_utc(until))
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A query's date (``since=2025-01-01``) or time without offset means UTC, as ``/v1/quality`` and
+    the features' ``as_of`` read them; ``Population`` refuses naive times, so each was a 400."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 Segment = Annotated[str | None, Query(description="NAME=VALUE (computed trait) or audience:NAME")]
