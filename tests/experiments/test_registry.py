@@ -181,3 +181,6 @@ def test_assign_endpoint_takes_a_write_key(live_server):
         json={"key": "x", "variants": ["only"], "metrics": METRICS},
     )
     assert created.status_code == 400 and "at least two" in created.json()["message"]
+    missing = httpx.post(f"{url}/v1/experiments", headers={"Authorization": f"Bearer {admin}"},
+                         json={"key": "y", "metrics": [{"name": "m", "kind": "clicks"}]})
+    assert [p["field"] for p in missing.json()["details"]["problems"]] == ["metrics.0.kind"]  # as every route

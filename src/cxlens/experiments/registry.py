@@ -27,7 +27,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cxlens import jsonutil
-from cxlens.errors import ConflictError, InvalidInputError, NotFoundError
+from cxlens.errors import ConflictError, InvalidInputError, NotFoundError, validation_problems
 from cxlens.experiments.assignment import (
     EXPOSURE_SCHEMA,
     Experiment,
@@ -149,10 +149,12 @@ def parse_definition(raw: dict[str, Any] | ExperimentDefinition) -> ExperimentDe
         try:
             definition = ExperimentDefinition.model_validate(raw)
         except ValidationError as exc:
-            problems = "; ".join(
+            summary = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or 'definition'}: {e['msg']}" for e in exc.errors()
             )
-            raise InvalidInputError(f"experiment definition: {problems}", field="definition") from None
+            # details.problems as every route's validation error has it, one field per problem
+            raise InvalidInputError(f"experiment definition: {summary}", field="definition",
+                                    problems=validation_problems(exc.errors())) from None
     definition.to_experiment()
     definition.to_metrics()
     return definition
