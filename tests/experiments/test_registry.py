@@ -51,6 +51,8 @@ def test_create_get_list(store):
         ({"key": "x", "variants": ["control"], "metrics": METRICS}, "at least two distinct"),
         ({"key": "x", "weights": [0.9, 0.3], "metrics": METRICS}, "weights"),
         ({"key": "bad key!", "metrics": METRICS}, "key"),
+        # GET /v1/experiments/assign is the assignment endpoint: that definition was unreachable
+        ({"key": "assign", "metrics": METRICS}, "key: .*'assign' is reserved"),
         ({"key": "x", "metrics": [{"name": "m", "kind": "conversion"}]}, "needs the event name"),
         ({"key": "x", "metrics": [{"name": "m", "kind": "clicks", "event": "e"}]}, "kind"),
         ({"key": "x", "coverage": 1.5, "metrics": METRICS}, "coverage"),

@@ -45,6 +45,9 @@ Status = Literal["draft", "running", "rolling_out", "stopped"]
 STATUSES: tuple[str, ...] = ("draft", "running", "rolling_out", "stopped")
 ROLLOUT_SUFFIX = ":rollout"
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+# path segments of /v1/experiments/{key} that are routes of their own: such a definition could
+# not be read over HTTP (GET /v1/experiments/assign is the assignment endpoint)
+RESERVED_KEYS = frozenset({"assign"})
 MAX_UNIT_LENGTH = 200
 
 
@@ -104,6 +107,8 @@ class ExperimentDefinition(BaseModel):
             raise ValueError(
                 "use letters, digits, '_', '.', '-' (at most 100), starting with a letter or digit"
             )
+        if key in RESERVED_KEYS:
+            raise ValueError(f"{key!r} is reserved (it is a route of /v1/experiments); pick another key")
         return key
 
     @model_validator(mode="after")
