@@ -170,6 +170,8 @@ def test_assign_endpoint_takes_a_write_key(live_server):
         ).status_code
         == 404
     )
+    # the key before the query: without one, a request missing `unit` was a 400 naming the field
+    assert httpx.get(f"{url}/v1/experiments/assign", params={"experiment": "checkout"}).status_code == 401
     # an admin key is a valid key of the wrong kind: 403 saying so (it was 401 "missing write key")
     wrong = httpx.get(f"{url}/v1/experiments/assign", params={"experiment": "checkout", "unit": "c1"},
                       headers={"Authorization": f"Bearer {admin}"})

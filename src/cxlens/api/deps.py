@@ -38,3 +38,9 @@ def write_secret(header: str | None) -> str | None:
 def require_admin(request: Request) -> ApiKey:
     """Admin routes take ``Authorization: Bearer <admin key>``."""
     return runtime(request).keyring.authenticate(admin_secret(request.headers.get("authorization")), "admin")
+
+
+def require_write(request: Request) -> ApiKey:
+    """Write-key routes take the key as the HTTP Basic user name. As a dependency it is checked
+    before the query, so a caller without a key hears 401, not what its request lacks."""
+    return runtime(request).keyring.authenticate(write_secret(request.headers.get("authorization")), "write")

@@ -12,25 +12,25 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 
-from cxlens.api.deps import require_admin, runtime, write_secret
+from cxlens.api.deps import require_admin, require_write, runtime
 from cxlens.experiments.analyze import Phase, analyze
 from cxlens.experiments.registry import assign, create_experiment, get_experiment, list_experiments
 from cxlens.keys import ApiKey
 
 router = APIRouter(tags=["experiments"], prefix="/v1/experiments")
 Admin = Annotated[ApiKey, Depends(require_admin)]
+Write = Annotated[ApiKey, Depends(require_write)]
 
 
 @router.get("/assign")
 def get_assignment(
     request: Request,
+    _: Write,
     experiment: Annotated[str, Query(min_length=1)],
     unit: Annotated[str, Query(min_length=1)],
 ) -> dict[str, Any]:
     """The unit's sticky variant (null when not in the experiment); records the first exposure."""
-    rt = runtime(request)
-    rt.keyring.authenticate(write_secret(request.headers.get("authorization")), "write")
-    return assign(rt.store, experiment, unit)
+    return assign(runtime(request).store, experiment, unit)
 
 
 @router.get("")
