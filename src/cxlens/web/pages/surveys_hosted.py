@@ -171,28 +171,14 @@ async def submit(request: Request, survey_id: str) -> Response:
     if shown_version and shown_version != str(survey.version):
         # answers to questions the respondent never saw (or no longer has) must not be recorded as
         # this version's, nor rejected with messages about fields the page does not show: ask again
-        return _form(
-            survey,
-            token=token,
-            response_id=response_id,
-            answered=answered,
-            values=answers,
-            notice=_CHANGED,
-            status=409,
-        )
+        return _form(survey, token=token, response_id=response_id, answered=answered, values=answers,
+                     notice=_CHANGED, status=409)
     clean, errors = responses.validate_answers(survey, answers, already_answered=answered_keys)
     if not errors and not clean and not answered_keys:
         errors = {survey.questions[0].answer_keys[0]: "please answer at least one question"}
     if errors:
-        return _form(
-            survey,
-            token=token,
-            response_id=response_id,
-            answered=answered,
-            values=answers,
-            errors=errors,
-            status=400,
-        )
+        return _form(survey, token=token, response_id=response_id, answered=answered, values=answers,
+                     errors=errors, status=400)
     if clean:
         try:
             _record(request, survey, clean, link, response_id)
