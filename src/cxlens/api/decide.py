@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope
 from cxlens import jsonutil
 from cxlens.api.asgi import PostEndpoints
 from cxlens.api.collect import basic_user_of, read_capped
-from cxlens.api.deps import admin_secret
+from cxlens.api.deps import presented_secret
 from cxlens.api.runtime import Runtime
 from cxlens.decide.engine import DecisionEngine
 from cxlens.decide.request import DecideRequest, FeedbackRequest
@@ -39,7 +39,7 @@ MAX_BODY = 256 * 1024  # a decision request is a few hundred bytes; a cart of 20
 
 def _admin(runtime: Runtime, header: str | None) -> ApiKey:
     """Admin routes take ``Authorization: Bearer <admin key>`` (as ``api.deps.require_admin``)."""
-    return runtime.keyring.authenticate(admin_secret(header), "admin")
+    return runtime.keyring.authenticate(presented_secret(header), "admin")
 
 
 def _write_or_admin(runtime: Runtime, header: str | None) -> ApiKey:

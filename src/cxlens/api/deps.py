@@ -13,23 +13,12 @@ def runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def admin_secret(header: str | None) -> str | None:
-    """The secret an admin route checks: the Bearer token, else the HTTP Basic user name.
+def presented_secret(header: str | None) -> str | None:
+    """The key an ``Authorization`` header presents: a Bearer token (how admin keys come), else the
+    HTTP Basic user name (how Segment SDKs send write keys).
 
-    Admin keys come as Bearer tokens. A Basic user name is a write key sent the way collection takes
-    it; it is checked too, so that it is refused as the wrong kind of key (403, saying an admin key
-    is needed) rather than as no key at all.
-    """
-    scheme, _, token = (header or "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else basic_user_of(header)
-
-
-def write_secret(header: str | None) -> str | None:
-    """The secret a write-key route checks: the HTTP Basic user name, else the Bearer token.
-
-    Write keys come as the Basic user name (as Segment SDKs send them). A Bearer token is an admin
-    key sent the way admin routes take it; it is checked too, so that it is refused as the wrong
-    kind of key (403, saying a write key is needed) rather than as no key at all.
+    Admin and write routes both read either form, so a key of the wrong kind is recognised and
+    refused as such (403, naming the kind needed) rather than as no key at all (401).
     """
     scheme, _, token = (header or "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else basic_user_of(header)
@@ -37,10 +26,12 @@ def write_secret(header: str | None) -> str | None:
 
 def require_admin(request: Request) -> ApiKey:
     """Admin routes take ``Authorization: Bearer <admin key>``."""
-    return runtime(request).keyring.authenticate(admin_secret(request.headers.get("authorization")), "admin")
+    secret = presented_secret(request.headers.get("authorization"))
+    return runtime(request).keyring.authenticate(secret, "admin")
 
 
 def require_write(request: Request) -> ApiKey:
     """Write-key routes take the key as the HTTP Basic user name. As a dependency it is checked
     before the query, so a caller without a key hears 401, not what its request lacks."""
-    return runtime(request).keyring.authenticate(write_secret(request.headers.get("authorization")), "write")
+    secret = presented_secret(request.headers.get("authorization"))
+    return runtime(request).keyring.authenticate(secret, "write")
